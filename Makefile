@@ -1,0 +1,84 @@
+# gpufleet.triton developer entry points. `make demo` and `make test` are the two README commands;
+# everything else is a stage of them. Stages print a timing line so CI can show where time goes.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      ?= $(CURDIR)/.venv
+PY        := $(VENV)/bin/python
+BIN       := $(VENV)/bin
+# The collection must sit at ansible_collections/gpufleet/triton for Ansible and ansible-test; a symlink
+# outside the checkout (keyed by the checkout's path) avoids a cycle inside the tree that linters would walk.
+COLL_ROOT ?= /tmp/gpufleet-triton-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-8)
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
+export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
+export GPUFLEET_LAB_CACHE ?= /var/cache/gpufleet-lab
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_FORCE_COLOR ?= false
+export PY_COLORS ?= 0
+export ANSIBLE_NOCOLOR ?= true
+
+HOST_PACKAGES := docker.io debootstrap apache2-utils docker-registry libpython3.11 python3-numpy \
+                 python3-venv rsync zstd make git curl ca-certificates openssl
+
+timed = @lab/scripts/timed.sh "$(2)" bash -euo pipefail -c '$(1)'
+
+.PHONY: help
+help:
+	@echo "make demo   set up this machine (root, Debian 12), build the lab and run the main job"
+	@echo "make test   run every check: lint, build, sanity, unit, integration, molecule"
+	@echo "stages: host venv collection lab lint build sanity unit integration molecule bench"
+
+.PHONY: host
+host:  ## packages this machine needs (root)
+	$(call timed,lab/scripts/host-packages.sh $(HOST_PACKAGES),host packages)
+
+$(VENV)/.stamp-$(shell sha256sum requirements.txt | cut -c1-12): requirements.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.stamp-* && touch $@
+
+.PHONY: venv
+venv: $(VENV)/.stamp-$(shell sha256sum requirements.txt | cut -c1-12)
+
+.PHONY: collection
+collection:
+	@mkdir -p $(COLL_ROOT)/ansible_collections/gpufleet
+	@ln -sfn $(CURDIR) $(COLL_ROOT)/ansible_collections/gpufleet/triton
+
+.PHONY: lab
+lab: venv collection
+	$(call timed,$(BIN)/ansible-playbook lab/site.yml,lab)
+
+.PHONY: lint
+lint: venv collection
+	$(call timed,$(BIN)/yamllint --strict . && $(BIN)/ansible-lint --offline && $(BIN)/ruff check . && $(BIN)/ruff format --check .,lint)
+
+.PHONY: build
+build: venv
+	$(call timed,mkdir -p build && $(BIN)/ansible-galaxy collection build --force --output-path build,collection build)
+
+.PHONY: sanity
+sanity: venv
+	$(call timed,lab/scripts/sanity.sh,ansible-test sanity)
+
+.PHONY: unit
+unit: venv collection
+	$(call timed,$(BIN)/pytest -q tests/unit,unit tests)
+
+.PHONY: integration
+integration: venv collection lab
+	$(call timed,$(BIN)/pytest -q tests/integration,integration tests)
+
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+.PHONY: molecule
+molecule: venv collection lab
+	$(call timed,for s in $(SCENARIOS); do echo "== molecule $$s"; s0=$$(date +%s); $(BIN)/molecule test -s $$s; echo "[time] molecule $$s: $$(( $$(date +%s) - s0 ))s"; done,molecule)
+
+.PHONY: demo
+demo: host venv lab
+	$(call timed,$(BIN)/molecule converge -s smoke && $(BIN)/molecule verify -s smoke,demo)
+
+.PHONY: test
+test: host venv lint build sanity unit integration molecule
