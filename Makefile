@@ -18,7 +18,7 @@ export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
 export ANSIBLE_NOCOLOR ?= true
 
-HOST_PACKAGES := docker.io debootstrap apache2-utils docker-registry libpython3.11 python3-numpy \
+HOST_PACKAGES := docker.io debootstrap apache2-utils docker-registry libpython3.11 python3-numpy shellcheck \
                  python3-venv rsync zstd make git curl ca-certificates openssl
 
 timed = @lab/scripts/timed.sh "$(2)" bash -euo pipefail -c '$(1)'
@@ -35,7 +35,6 @@ host:  ## packages this machine needs (root)
 
 $(VENV)/.stamp-$(shell sha256sum requirements.txt | cut -c1-12): requirements.txt
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -r requirements.txt
 	rm -f $(VENV)/.stamp-* && touch $@
 
@@ -53,7 +52,7 @@ lab: venv collection
 
 .PHONY: lint
 lint: venv collection
-	$(call timed,$(BIN)/yamllint --strict . && $(BIN)/ansible-lint --offline && $(BIN)/ruff check . && $(BIN)/ruff format --check .,lint)
+	$(call timed,$(BIN)/yamllint --strict . && $(BIN)/ansible-lint --offline && $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/antsibull-changelog lint,lint)
 
 .PHONY: build
 build: venv
