@@ -1,0 +1,1045 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Static validation of a Triton Inference Server model repository.
+
+The rules follow Triton's documented behaviour (model_repository.md, model_configuration.md, ensemble docs and the
+comments of model_config.proto) and were checked against a real tritonserver 2.51.0: for every rule Triton enforces,
+the verdict here is the verdict Triton reaches when it loads the repository. A few extra findings catch mistakes that
+Triton accepts but that break serving; they are documented in docs/modules.md.
+
+config.pbtxt is parsed with Triton's own schema (inference.ModelConfig, compiled into tritonclient as
+tritonclient/grpc/model_config_pb2.py) through protobuf's text_format; parse errors are reported with libprotobuf's
+line:column and wording (see _textproto).
+
+Private to this collection: no stable API.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+from ansible_collections.gpufleet.triton.plugins.module_utils._textproto import Locator, cpp_parse_error
+
+PB2_MODULE = "tritonclient.grpc.model_config_pb2"
+
+# Backends shipped in the NGC nvcr.io/nvidia/tritonserver:24.10-py3 image (/opt/tritonserver/backends).
+DEFAULT_BACKENDS = [
+    "python",
+    "onnxruntime",
+    "pytorch",
+    "tensorflow",
+    "tensorrt",
+    "openvino",
+    "fil",
+    "identity",
+    "repeat",
+    "square",
+    "dali",
+]
+
+# platform -> backend that serves it (model_configuration.md, "Platform and backend").
+PLATFORM_BACKEND = {
+    "tensorrt_plan": "tensorrt",
+    "tensorflow_graphdef": "tensorflow",
+    "tensorflow_savedmodel": "tensorflow",
+    "onnxruntime_onnx": "onnxruntime",
+    "pytorch_libtorch": "pytorch",
+}
+PLATFORM_DEFAULT_FILE = {
+    "tensorrt_plan": ["model.plan"],
+    "tensorflow_graphdef": ["model.graphdef"],
+    "tensorflow_savedmodel": ["model.savedmodel"],
+    "onnxruntime_onnx": ["model.onnx"],
+    "pytorch_libtorch": ["model.pt"],
+}
+# backend -> default model file(s) in a version directory (any of them is enough).
+BACKEND_DEFAULT_FILE = {
+    "python": ["model.py"],
+    "onnxruntime": ["model.onnx"],
+    "pytorch": ["model.pt"],
+    "tensorrt": ["model.plan"],
+    "tensorflow": ["model.graphdef", "model.savedmodel"],
+    "openvino": ["model.xml"],
+    "dali": ["model.dali"],
+    "fil": ["xgboost.model", "xgboost.json", "model.txt", "checkpoint.tl", "model.tl"],
+}
+# Files auto-complete recognises when config.pbtxt names no backend/platform, in Triton's order.
+AUTODETECT_FILES = [
+    ("model.plan", "tensorrt"),
+    ("model.savedmodel", "tensorflow"),
+    ("model.graphdef", "tensorflow"),
+    ("model.onnx", "onnxruntime"),
+    ("model.pt", "pytorch"),
+    ("model.py", "python"),
+]
+# Backends that need no model file (Triton's example backends).
+NO_FILE_BACKENDS = ("identity", "repeat", "square")
+
+BATCH_INPUT_KINDS_WITH_SOURCE = (
+    "BATCH_ELEMENT_COUNT",
+    "BATCH_ACCUMULATED_ELEMENT_COUNT",
+    "BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO",
+    "BATCH_MAX_ELEMENT_COUNT_AS_SHAPE",
+    "BATCH_ITEM_SHAPE",
+    "BATCH_ITEM_SHAPE_FLATTEN",
+)
+CORRID_TYPES = ("TYPE_UINT64", "TYPE_INT64", "TYPE_UINT32", "TYPE_INT32", "TYPE_STRING")
+FALSE_TRUE_FIELDS = ("int32_false_true", "fp32_false_true", "bool_false_true")
+
+
+class MissingSchemaError(Exception):
+    """protobuf or tritonclient (which ships Triton's compiled model_config.proto) is not importable."""
+
+
+_SCHEMA = {}
+
+
+def load_schema():
+    """Return (model_config_pb2, text_format, json_format), importing them once.
+
+    `import tritonclient.grpc.model_config_pb2` runs tritonclient/grpc/__init__.py, which needs grpcio; the module
+    file itself only needs protobuf, so when grpc is absent the file is loaded by path under its own name."""
+    if _SCHEMA:
+        return _SCHEMA["pb2"], _SCHEMA["text_format"], _SCHEMA["json_format"]
+    try:
+        from google.protobuf import json_format, text_format
+    except ImportError as exc:
+        raise MissingSchemaError("protobuf", exc) from exc
+    pb2 = sys.modules.get(PB2_MODULE)
+    if pb2 is None:
+        try:
+            import importlib
+            import importlib.util
+
+            spec = importlib.util.find_spec("tritonclient")
+        except (ImportError, ValueError) as exc:
+            raise MissingSchemaError("tritonclient", exc) from exc
+        if spec is None or not spec.submodule_search_locations:
+            raise MissingSchemaError("tritonclient", ImportError("No module named 'tritonclient'"))
+        path = None
+        for base in spec.submodule_search_locations:
+            candidate = os.path.join(base, "grpc", "model_config_pb2.py")
+            if os.path.isfile(candidate):
+                path = candidate
+                break
+        if path is None:
+            raise MissingSchemaError(
+                "tritonclient", ImportError("tritonclient has no grpc/model_config_pb2.py (install tritonclient[grpc])")
+            )
+        try:
+            file_spec = importlib.util.spec_from_file_location(PB2_MODULE, path)
+            pb2 = importlib.util.module_from_spec(file_spec)
+            file_spec.loader.exec_module(pb2)
+        except Exception as exc:  # protobuf runtime too old/new for the generated code
+            raise MissingSchemaError("tritonclient", exc) from exc
+        sys.modules[PB2_MODULE] = pb2
+    _SCHEMA.update(pb2=pb2, text_format=text_format, json_format=json_format)
+    return pb2, text_format, json_format
+
+
+def _finding(message, file=None, line=None, column=None):
+    item = {"message": message}
+    if file is not None:
+        item["file"] = file
+    if line is not None:
+        item["line"] = line
+    if column is not None:
+        item["column"] = column
+    return item
+
+
+def parse_config_text(text, type_name="inference.ModelConfig"):
+    """Parse config.pbtxt text. Returns (ModelConfig or None, error dict without 'file' or None)."""
+    pb2, text_format, _json = load_schema()
+    msg = pb2.ModelConfig()
+    try:
+        text_format.Parse(text, msg)
+    except text_format.ParseError as exc:
+        raw = str(exc)
+        py_line, py_col = exc.GetLine(), exc.GetColumn()
+        if py_line is not None:
+            prefix = "%s:%s : " % (py_line, py_col) if py_col is not None else "%s : " % py_line
+            if raw.startswith(prefix):
+                raw = raw[len(prefix) :]
+        line, col, message = cpp_parse_error(text, py_line, py_col, raw, type_name)
+        return None, _finding(message, line=line, column=col)
+    return msg, None
+
+
+def _dims_str(dims):
+    return "[" + ",".join(str(d) for d in dims) + "]"
+
+
+def _product(dims):
+    total = 1
+    for d in dims:
+        total *= d
+    return total
+
+
+def _reshape_compatible(dims, shape):
+    """Triton's rule: split both shapes at their variable (-1) dimensions; the number of variable dimensions and the
+    element count of each fixed run between them must agree."""
+
+    def runs(values):
+        out = [1]
+        for v in values:
+            if v == -1:
+                out.append(1)
+            else:
+                out[-1] *= v
+        return out
+
+    return runs(dims) == runs(shape)
+
+
+class ModelReport:
+    """What the validator learns about one model directory."""
+
+    def __init__(self, name, path):
+        self.name = name
+        self.path = path
+        self.config_file = os.path.join(path, "config.pbtxt")
+        self.has_config = False
+        self.text = None
+        self.locator = None
+        self.config = None  # ModelConfig message, or None when missing/unparsable
+        self.auto_completed = False
+        self.platform = ""
+        self.backend = ""
+        self.versions = []
+        self.served_versions = []
+        self.errors = []
+        self.warnings = []
+        self.dependencies = []
+
+    def _where(self, path):
+        if not path or self.locator is None:
+            return None, None
+        return self.locator.find(*path)
+
+    def error(self, message, where=None, file=None):
+        line, col = self._where(where)
+        self.errors.append(_finding(message, file or (self.config_file if self.has_config else self.path), line, col))
+
+    def warn(self, message, where=None, file=None):
+        line, col = self._where(where)
+        self.warnings.append(_finding(message, file or (self.config_file if self.has_config else self.path), line, col))
+
+    @property
+    def valid(self):
+        return not self.errors
+
+    def as_dict(self, json_format):
+        config = None
+        if self.config is not None:
+            config = json_format.MessageToDict(self.config, preserving_proto_field_name=True)
+        return {
+            "name": self.name,
+            "path": self.path,
+            "valid": self.valid,
+            "platform": self.platform,
+            "backend": self.backend,
+            "versions": self.versions,
+            "served_versions": self.served_versions,
+            "auto_complete": self.auto_completed,
+            "config": config,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+class RepositoryValidator:
+    """Judges every model directory of a repository the way Triton would when it loads it."""
+
+    def __init__(self, path, backends=None, gpu_count=None, strict=False, models=None):
+        self.path = os.path.abspath(path)
+        self.backends = list(DEFAULT_BACKENDS if backends is None else backends)
+        self.gpu_count = gpu_count
+        self.strict = strict
+        self.only = list(models) if models else None
+        self.repo_errors = []
+        self.reports = {}
+        self._pb2, self._text_format, self._json_format = load_schema()
+        self._enums = {}
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def _enum_name(self, enum_type, value):
+        names = self._enums.get(enum_type.full_name)
+        if names is None:
+            names = dict((v.number, v.name) for v in enum_type.values)
+            self._enums[enum_type.full_name] = names
+        return names.get(value, str(value))
+
+    def _dtype(self, value):
+        return self._enum_name(self._pb2.DataType.DESCRIPTOR, value)
+
+    # -- entry point ---------------------------------------------------------------------------------------------
+    def run(self):
+        if not os.path.isdir(self.path):
+            self.repo_errors.append(_finding("model repository %s does not exist or is not a directory" % self.path))
+            return self.result()
+        try:
+            entries = sorted(os.listdir(self.path))
+        except OSError as exc:
+            self.repo_errors.append(_finding("cannot list model repository %s: %s" % (self.path, exc), self.path))
+            return self.result()
+        dirs = [e for e in entries if os.path.isdir(os.path.join(self.path, e))]
+        wanted = set(dirs)
+        if self.only is not None:
+            for name in self.only:
+                if name not in wanted:
+                    self.repo_errors.append(
+                        _finding("model '%s' is not in repository %s" % (name, self.path), self.path)
+                    )
+            wanted = self._closure([n for n in self.only if n in wanted], set(dirs))
+        for name in dirs:
+            if name in wanted:
+                self.reports[name] = self._check_model(name)
+        for name in sorted(self.reports):
+            report = self.reports[name]
+            if report.platform == "ensemble" and report.config is not None:
+                self._check_ensemble(report)
+        self._check_cycles_and_dependencies()
+        return self.result()
+
+    def _closure(self, names, available):
+        """The named models plus every model their ensembles use (read lazily, only the configs needed)."""
+        seen = set()
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in available:
+                continue
+            seen.add(name)
+            report = self._check_model(name)
+            self.reports[name] = report
+            todo.extend(report.dependencies)
+        return seen
+
+    def result(self):
+        selected = self.only if self.only is not None else sorted(self.reports)
+        models = [self.reports[n].as_dict(self._json_format) for n in selected if n in self.reports]
+        valid = not self.repo_errors and all(m["valid"] for m in models)
+        return {"valid": valid, "repository": self.path, "errors": self.repo_errors, "models": models}
+
+    # -- one model -----------------------------------------------------------------------------------------------
+    def _check_model(self, name):
+        if name in self.reports:
+            return self.reports[name]
+        mdir = os.path.join(self.path, name)
+        report = ModelReport(name, mdir)
+        self._read_config(report)
+        self._scan_versions(report)
+        if report.config is not None:
+            self._resolve_backend(report)
+            if report.errors:
+                return report
+            self._check_fields(report)
+            self._served_versions(report)
+            self._check_model_files(report)
+        return report
+
+    def _read_config(self, report):
+        cfg = report.config_file
+        if not os.path.isfile(cfg):
+            if self.strict:
+                report.error("failed to open text file for read %s: config.pbtxt is required (strict)" % cfg, file=cfg)
+                return
+            report.auto_completed = True
+            report.config = self._pb2.ModelConfig()
+            report.text = ""
+            report.locator = Locator("")
+            return
+        report.has_config = True
+        try:
+            with open(cfg, "rb") as f:
+                raw = f.read()
+        except (IOError, OSError) as exc:
+            report.error("cannot read %s: %s" % (cfg, exc), file=cfg)
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            report.error("config.pbtxt is not valid UTF-8: %s" % exc, file=cfg)
+            return
+        report.text = text
+        report.locator = Locator(text)
+        config, err = parse_config_text(text)
+        if err is not None:
+            err["message"] = "Error parsing text-format inference.ModelConfig: %s:%s: %s" % (
+                err.get("line"),
+                err.get("column"),
+                err["message"],
+            )
+            err["file"] = cfg
+            report.errors.append(err)
+            return
+        report.config = config
+        if not config.name:
+            config.name = report.name
+        elif config.name != report.name:
+            report.error(
+                "unexpected directory name '%s' for model '%s', directory name must equal model name"
+                % (report.name, config.name),
+                where=("name",),
+            )
+        if config.HasField("ensemble_scheduling"):
+            report.dependencies = sorted(set(s.model_name for s in config.ensemble_scheduling.step if s.model_name))
+
+    def _scan_versions(self, report):
+        versions = []
+        try:
+            entries = sorted(os.listdir(report.path))
+        except OSError as exc:
+            report.error("cannot list model directory %s: %s" % (report.path, exc), file=report.path)
+            return
+        for entry in entries:
+            full = os.path.join(report.path, entry)
+            if not os.path.isdir(full):
+                continue
+            if entry.isdigit():
+                if len(entry) > 1 and entry[0] == "0":
+                    report.warn(
+                        "ignore version directory '%s' which contains leading zeros in its directory name" % entry,
+                        file=full,
+                    )
+                    continue
+                versions.append(int(entry))
+            elif entry.startswith("-") and entry[1:].isdigit():
+                # Triton 2.51 tries to load a negative version and never finishes (the server hangs).
+                report.error(
+                    "version directory '%s' is negative: Triton tries to load it and the load never completes" % entry,
+                    file=full,
+                )
+            else:
+                report.warn(
+                    "ignore version directory '%s' which fails to convert to integral number" % entry, file=full
+                )
+        report.versions = sorted(versions)
+
+    def _resolve_backend(self, report):
+        config = report.config
+        platform, backend = config.platform, config.backend
+        if platform == "ensemble":
+            report.platform = "ensemble"
+            if backend:
+                report.warn("backend '%s' is ignored for an ensemble" % backend, where=("backend",))
+            return
+        if not platform and not backend and not self.strict:
+            # Auto-complete derives the backend from the model files of the version directories.
+            for fname, detected in AUTODETECT_FILES:
+                if any(os.path.exists(os.path.join(report.path, str(v), fname)) for v in report.versions):
+                    backend = detected
+                    report.auto_completed = True
+                    break
+        if platform and platform not in PLATFORM_BACKEND:
+            if not backend:
+                report.error("unexpected platform type '%s' for %s" % (platform, report.name), where=("platform",))
+                return
+        if platform and not backend:
+            backend = PLATFORM_BACKEND[platform]
+        elif platform and backend and PLATFORM_BACKEND.get(platform) != backend:
+            report.warn(
+                "platform '%s' does not match backend '%s' (Triton loads the model with backend '%s')"
+                % (platform, backend, backend),
+                where=("platform",),
+            )
+        if not platform and not backend:
+            report.error(
+                "must specify 'platform' or 'backend' for '%s'%s"
+                % (report.name, " (strict: no auto-complete)" if self.strict else " and no model file tells it"),
+                where=("name",) if report.has_config else None,
+            )
+            return
+        report.platform = platform
+        report.backend = backend
+        if backend not in self.backends:
+            report.error(
+                "unable to find backend library for backend '%s' (available: %s)"
+                % (backend, ", ".join(sorted(self.backends)) or "none"),
+                where=("backend",) if config.backend else ("platform",),
+            )
+
+    def _served_versions(self, report):
+        policy = report.config.version_policy
+        which = policy.WhichOneof("policy_choice")
+        versions = report.versions
+        if which == "all":
+            served = list(versions)
+        elif which == "specific":
+            served = []
+            for v in policy.specific.versions:
+                if v in versions:
+                    served.append(v)
+                else:
+                    report.error(
+                        "version %d is specified for model '%s', but the version directory is not present"
+                        % (v, report.name),
+                        where=("version_policy", "specific", str(v)),
+                    )
+            served = sorted(set(served))
+        else:
+            num = policy.latest.num_versions if which == "latest" else 1
+            served = versions[-num:] if num > 0 else []
+        report.served_versions = served
+        if not served and not report.errors:
+            report.error(
+                "at least one version must be available under the version policy of model '%s'%s"
+                % (report.name, "" if versions else " (no numeric version directory)"),
+                where=("version_policy",) if which else None,
+                file=report.config_file if which else report.path,
+            )
+
+    def _check_model_files(self, report):
+        if report.platform == "ensemble" or report.backend in NO_FILE_BACKENDS:
+            return
+        config = report.config
+        if config.default_model_filename:
+            candidates = [config.default_model_filename]
+        elif PLATFORM_BACKEND.get(report.platform) == report.backend:
+            candidates = PLATFORM_DEFAULT_FILE[report.platform]
+        else:
+            candidates = BACKEND_DEFAULT_FILE.get(report.backend)
+        if not candidates:
+            return  # a custom backend: its model files are its own business
+        for v in report.served_versions:
+            vdir = os.path.join(report.path, str(v))
+            present = [c for c in candidates if os.path.exists(os.path.join(vdir, c))]
+            if not present:
+                what = " or ".join("'%s'" % c for c in candidates)
+                extra = ""
+                if report.backend == "python":
+                    extra = " (Triton hangs at start-up: the python stub waits forever for it)"
+                report.error(
+                    "model file %s not found in %s for backend '%s'%s" % (what, vdir, report.backend, extra),
+                    file=os.path.join(vdir, candidates[0]),
+                )
+            elif report.backend == "python":
+                self._check_python_source(report, os.path.join(vdir, present[0]))
+
+    def _check_python_source(self, report, path):
+        if os.path.isdir(path):
+            return
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+        except (IOError, OSError) as exc:
+            report.error("cannot read %s: %s" % (path, exc), file=path)
+            return
+        try:
+            compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            message = "SyntaxError: %s (%s, line %s)" % (exc.msg, os.path.basename(path), exc.lineno)
+            finding = _finding(message, path, exc.lineno, exc.offset)
+            # The -py3 image runs model.py with Python 3.10+; an older interpreter here may reject newer syntax.
+            if sys.version_info >= (3, 10):
+                report.errors.append(finding)
+            else:
+                report.warnings.append(finding)
+        except (ValueError, TypeError) as exc:
+            report.errors.append(_finding("%s cannot be compiled: %s" % (path, exc), path))
+
+    # -- fields of one config -------------------------------------------------------------------------------------
+    def _check_fields(self, report):
+        config = report.config
+        name = report.name
+        if config.max_batch_size < 0:
+            report.error("'max_batch_size' must be non-negative value for %s" % name, where=("max_batch_size",))
+        for kind, tensors in (("input", config.input), ("output", config.output)):
+            seen = {}
+            for t in tensors:
+                self._check_tensor(report, kind, t)
+                if t.name:
+                    if t.name in seen:
+                        report.error(
+                            "model %s '%s' is declared more than once: Triton loads the model, but requests cannot "
+                            "address two tensors of one name" % (kind, t.name),
+                            where=(kind, '"%s"' % t.name, '"%s"' % t.name),
+                        )
+                    seen[t.name] = True
+        if report.platform == "ensemble":
+            if len(config.instance_group):
+                report.error(
+                    "instance group should not be specified for ensemble '%s'" % name, where=("instance_group",)
+                )
+            if not config.HasField("ensemble_scheduling"):
+                report.error(
+                    "ensemble scheduling must be set for ensemble %s whose platform is ensemble" % name,
+                    where=("platform",),
+                )
+        elif config.HasField("ensemble_scheduling"):
+            report.error(
+                "ensemble scheduling cannot be set for model '%s' whose platform is not ensemble" % name,
+                where=("ensemble_scheduling",),
+            )
+        self._check_instance_groups(report)
+        self._check_dynamic_batching(report)
+        self._check_sequence_batching(report)
+        self._check_batch_io(report)
+        for out in config.output:
+            if out.label_filename:
+                label = os.path.join(report.path, out.label_filename)
+                if not os.path.isfile(label):
+                    report.error(
+                        "failed to open text file for read %s: label file of output '%s' not found" % (label, out.name),
+                        where=("label_filename", '"%s"' % out.label_filename),
+                    )
+
+    def _check_tensor(self, report, kind, t):
+        config = report.config
+        where_name = (kind, '"%s"' % t.name) if t.name else (kind,)
+        if not t.name:
+            report.error("model %s must specify 'name' for %s" % (kind, report.name), where=(kind,))
+            return
+        if t.data_type == 0:
+            report.error(
+                "model %s '%s' must specify 'data_type' for %s" % (kind, t.name, report.name), where=where_name
+            )
+        if not len(t.dims):
+            report.error("model %s '%s' must specify 'dims' for %s" % (kind, t.name, report.name), where=where_name)
+        for d in t.dims:
+            if d < 1 and d != -1:
+                report.error(
+                    "model %s '%s' dimension must be integer >= 1, or -1 to indicate a variable-size dimension for %s "
+                    "(got %s)" % (kind, t.name, report.name, _dims_str(t.dims)),
+                    where=(*where_name, "dims"),
+                )
+                break
+        if t.HasField("reshape"):
+            shape = list(t.reshape.shape)
+            bad = [d for d in shape if d < 1 and d != -1]
+            if bad:
+                report.error(
+                    "model %s '%s' reshape dimension must be integer >= 1, or -1 to indicate a variable-size dimension"
+                    % (kind, t.name),
+                    where=(*where_name, "reshape"),
+                )
+            elif len(t.dims) and not _reshape_compatible(list(t.dims), shape):
+                report.error(
+                    "model %s '%s' has different size for dims and reshape for %s (dims %s, reshape %s)"
+                    % (kind, t.name, report.name, _dims_str(t.dims), _dims_str(shape)),
+                    where=(*where_name, "reshape"),
+                )
+        if kind == "input" and t.format in (1, 2):  # FORMAT_NHWC, FORMAT_NCHW
+            if len(t.dims) != 3:
+                report.error(
+                    "model input NHWC/NCHW require 3 dims for %s (input '%s' has %d)"
+                    % (report.name, t.name, len(t.dims)),
+                    where=(*where_name, "format"),
+                )
+        if config.max_batch_size > 0 and len(t.dims) > 1 and t.dims[0] in (-1, config.max_batch_size):
+            if not t.HasField("reshape") and report.platform != "ensemble":
+                report.warn(
+                    "model %s '%s' has dims %s and max_batch_size %d: Triton prepends the batch dimension itself, so "
+                    "the first dimension looks like a second batch dimension (requests would need shape %s)"
+                    % (kind, t.name, _dims_str(t.dims), config.max_batch_size, _dims_str([-1, *list(t.dims)])),
+                    where=(*where_name, "dims"),
+                )
+
+    def _check_instance_groups(self, report):
+        config = report.config
+        kind_names = {0: "KIND_AUTO", 1: "KIND_GPU", 2: "KIND_CPU", 3: "KIND_MODEL"}
+        for idx, group in enumerate(config.instance_group):
+            gname = group.name or "%s_%d" % (report.name, idx)
+            kind = kind_names.get(group.kind, str(group.kind))
+            where = ("instance_group", '"%s"' % group.name) if group.name else ("instance_group",)
+            if group.count < 0:
+                report.error("instance group %s of model %s must have count >= 0" % (gname, report.name), where=where)
+            if kind in ("KIND_CPU", "KIND_MODEL") and len(group.gpus):
+                report.error(
+                    "instance group %s of model %s has kind %s but specifies one or more GPUs"
+                    % (gname, report.name, kind),
+                    where=(*where, "gpus"),
+                )
+            for gpu in group.gpus:
+                if gpu < 0 or (self.gpu_count is not None and gpu >= self.gpu_count):
+                    report.error(
+                        "instance group %s of model %s specifies invalid or unsupported gpu id %d%s"
+                        % (gname, report.name, gpu, "" if self.gpu_count is None else " (%d GPUs)" % self.gpu_count),
+                        where=(*where, "gpus"),
+                    )
+            if kind == "KIND_GPU" and self.gpu_count == 0:
+                report.error(
+                    "instance group %s of model %s has kind KIND_GPU but no GPUs are available" % (gname, report.name),
+                    where=(*where, "kind"),
+                )
+
+    def _check_queue_policy(self, report, policy, where):
+        if policy.default_timeout_microseconds < 0 or policy.max_queue_size < 0:
+            report.error("queue policy values must be non-negative for %s" % report.name, where=where)
+
+    def _check_dynamic_batching(self, report):
+        config = report.config
+        if not config.HasField("dynamic_batching"):
+            return
+        db = config.dynamic_batching
+        where = ("dynamic_batching",)
+        for size in db.preferred_batch_size:
+            if size < 1:
+                report.error(
+                    "dynamic batching preferred size must be positive for %s" % report.name,
+                    where=(*where, "preferred_batch_size"),
+                )
+            elif size > config.max_batch_size:
+                report.error(
+                    "dynamic batching preferred size must be <= max batch size for %s (preferred %d, max_batch_size %d)"
+                    % (report.name, size, config.max_batch_size),
+                    where=(*where, "preferred_batch_size"),
+                )
+        if db.priority_levels > 0:
+            levels = db.priority_levels
+            if not 1 <= db.default_priority_level <= levels:
+                report.error(
+                    "default priority level must be in range [1, %d] for %s (got %d)"
+                    % (levels, report.name, db.default_priority_level),
+                    where=where + (("default_priority_level",) if db.default_priority_level else ("priority_levels",)),
+                )
+            for level in db.priority_queue_policy:
+                if not 1 <= level <= levels:
+                    report.error(
+                        "priority queue policy must have priority level in range [1, %d] for %s (got %d)"
+                        % (levels, report.name, level),
+                        where=(*where, "priority_queue_policy"),
+                    )
+        elif db.priority_queue_policy:
+            report.warn(
+                "priority_queue_policy is ignored because priority_levels is 0",
+                where=(*where, "priority_queue_policy"),
+            )
+
+    def _check_sequence_batching(self, report):
+        config = report.config
+        if not config.HasField("sequence_batching"):
+            return
+        sb = config.sequence_batching
+        where = ("sequence_batching",)
+        seen_kinds = {}
+        kind_desc = self._pb2.ModelSequenceBatching.Control.Kind.DESCRIPTOR
+        for ci in sb.control_input:
+            if not ci.name:
+                report.error(
+                    "sequence batching control tensor must have a name for %s" % report.name,
+                    where=(*where, "control_input"),
+                )
+            cwhere = (*where, "control_input", '"%s"' % ci.name)
+            for control in ci.control:
+                kind = self._enum_name(kind_desc, control.kind)
+                if kind in seen_kinds:
+                    report.error(
+                        "sequence batching specifies multiple %s tensors for %s" % (kind, report.name), where=cwhere
+                    )
+                seen_kinds[kind] = ci.name
+                if kind == "CONTROL_SEQUENCE_CORRID":
+                    dtype = self._dtype(control.data_type)
+                    if dtype not in CORRID_TYPES:
+                        report.error(
+                            "unexpected data type for control CONTROL_SEQUENCE_CORRID for %s. Allowed data types are "
+                            "TYPE_UINT64, TYPE_INT64, TYPE_UINT32, TYPE_INT32 and TYPE_STRING (got %s)"
+                            % (report.name, dtype),
+                            where=cwhere,
+                        )
+                elif kind in ("CONTROL_SEQUENCE_START", "CONTROL_SEQUENCE_END", "CONTROL_SEQUENCE_READY"):
+                    given = [f for f in FALSE_TRUE_FIELDS if len(getattr(control, f))]
+                    if len(given) != 1:
+                        report.error(
+                            "sequence batching must specify either 'int32_false_true', 'fp32_false_true' or "
+                            "'bool_false_true' for %s for %s" % (kind, report.name),
+                            where=cwhere,
+                        )
+                    elif len(getattr(control, given[0])) != 2:
+                        report.error(
+                            "sequence batching control '%s' must have exactly 2 entries for %s for %s"
+                            % (given[0], kind, report.name),
+                            where=(*cwhere, given[0]),
+                        )
+        names = {}
+        for state in sb.state:
+            swhere = (*where, "state")
+            if not state.input_name or not state.output_name:
+                report.error(
+                    "sequence batching state must specify 'input_name' and 'output_name' for %s" % report.name,
+                    where=swhere,
+                )
+            if state.data_type == 0:
+                report.error(
+                    "sequence batching state '%s' must specify 'data_type' for %s" % (state.input_name, report.name),
+                    where=swhere,
+                )
+            if not len(state.dims) or any(d < 1 and d != -1 for d in state.dims):
+                report.error(
+                    "sequence batching state '%s' must specify valid 'dims' (integers >= 1 or -1) for %s"
+                    % (state.input_name, report.name),
+                    where=swhere,
+                )
+            for n in (state.input_name, state.output_name):
+                if n and names.get(n, state) is not state:
+                    report.error("sequence batching state name '%s' is used twice" % n, where=swhere)
+                names[n] = state
+        if sb.WhichOneof("strategy_choice") == "oldest":
+            for size in sb.oldest.preferred_batch_size:
+                if size < 1 or size > max(config.max_batch_size, 1):
+                    report.error(
+                        "sequence batching oldest preferred size must be positive and <= max batch size for %s"
+                        % report.name,
+                        where=(*where, "oldest"),
+                    )
+
+    def _check_batch_io(self, report):
+        config = report.config
+        inputs = set(t.name for t in config.input)
+        outputs = set(t.name for t in config.output)
+        bi_kind = self._pb2.BatchInput.Kind.DESCRIPTOR
+        for bi in config.batch_input:
+            kind = self._enum_name(bi_kind, bi.kind)
+            where = ("batch_input", '"%s"' % bi.target_name[0]) if len(bi.target_name) else ("batch_input",)
+            if not len(bi.target_name):
+                report.error("batch input must specify 'target_name' for %s" % report.name, where=where)
+            if self._dtype(bi.data_type) not in ("TYPE_INT32", "TYPE_FP32"):
+                report.error("batch input data type must be TYPE_INT32 or TYPE_FP32 for %s" % report.name, where=where)
+            if kind in BATCH_INPUT_KINDS_WITH_SOURCE and len(bi.source_input) != 1:
+                report.error(
+                    "batch input kind '%s' expects 1 source input, got %d for %s"
+                    % (kind, len(bi.source_input), report.name),
+                    where=where,
+                )
+            for src in bi.source_input:
+                if src not in inputs and not report.auto_completed:
+                    report.error("unknown source input name '%s' for %s" % (src, report.name), where=where)
+        for bo in config.batch_output:
+            where = ("batch_output",)
+            for target in bo.target_name:
+                if target not in outputs and not report.auto_completed:
+                    report.error("unknown target output name '%s' for %s" % (target, report.name), where=where)
+            if len(bo.source_input) != 1:
+                report.error(
+                    "batch output kind BATCH_SCATTER_WITH_INPUT_SHAPE expects 1 source input, got %d for %s"
+                    % (len(bo.source_input), report.name),
+                    where=where,
+                )
+            for src in bo.source_input:
+                if src not in inputs and not report.auto_completed:
+                    report.error("unknown source input name '%s' for %s" % (src, report.name), where=where)
+
+    # -- ensembles ------------------------------------------------------------------------------------------------
+    def _tensor_shape(self, config, tensor):
+        dims = list(tensor.reshape.shape) if tensor.HasField("reshape") else list(tensor.dims)
+        return ([-1, *dims]) if config.max_batch_size > 0 else dims
+
+    def _check_ensemble(self, report):
+        config = report.config
+        if not config.HasField("ensemble_scheduling"):
+            return
+        name = report.name
+        steps = config.ensemble_scheduling.step
+        if not len(steps):
+            report.error("must specify at least one step for ensemble '%s'" % name, where=("ensemble_scheduling",))
+            return
+        # tensor -> (dtype, shape, origin model) as known so far
+        known = {}
+        for t in config.input:
+            known[t.name] = (t.data_type, self._tensor_shape(config, t), name)
+        produced = {}
+        consumed = set()
+        missing = []
+        for sidx, step in enumerate(steps):
+            swhere = ("step", '"%s"' % step.model_name) if step.model_name else ("step",)
+            if not step.model_name:
+                report.error("must specify 'model_name' in step %d of ensemble '%s'" % (sidx, name), where=("step",))
+                continue
+            for ens_tensor in step.output_map.values():
+                if ens_tensor in produced:
+                    report.error(
+                        "ensemble tensor '%s' can appear in an output map only once for ensemble '%s' step %d"
+                        % (ens_tensor, name, sidx),
+                        where=(*swhere, '"%s"' % ens_tensor),
+                    )
+                produced[ens_tensor] = sidx
+            consumed.update(step.input_map.values())
+            sub = self.reports.get(step.model_name)
+            if sub is None:
+                missing.append(step.model_name)
+                continue
+            if sub.config is None or not sub.valid:
+                continue  # reported below as a member that will not load
+            if step.model_version >= 0 and sub.served_versions and step.model_version not in sub.served_versions:
+                report.error(
+                    "ensemble '%s' depends on '%s' whose required version %d is not loaded (served: %s)"
+                    % (name, step.model_name, step.model_version, _dims_str(sub.served_versions)),
+                    where=(*swhere, "model_version"),
+                )
+            sub_cfg = sub.config
+            if config.max_batch_size > 0 and sub.platform != "ensemble" and not sub.auto_completed:
+                if sub_cfg.max_batch_size < config.max_batch_size:
+                    report.error(
+                        "ensemble %s allows maximum batch size %d, but it contains model %s which only allows maximum "
+                        "batch size to be %d" % (name, config.max_batch_size, step.model_name, sub_cfg.max_batch_size),
+                        where=swhere,
+                    )
+            if sub.auto_completed and not len(sub_cfg.input) and not len(sub_cfg.output):
+                continue  # the model's interface is only known once Triton auto-completes it
+            sub_inputs = dict((t.name, t) for t in sub_cfg.input)
+            sub_outputs = dict((t.name, t) for t in sub_cfg.output)
+            for model_tensor, ens_tensor in step.input_map.items():
+                t = sub_inputs.get(model_tensor)
+                if t is None:
+                    report.error(
+                        "in ensemble %s, ensemble tensor %s is mapping to non-existing input %s in model %s"
+                        % (name, ens_tensor, model_tensor, step.model_name),
+                        where=(*swhere, '"%s"' % model_tensor),
+                    )
+                    continue
+                self._consistent(
+                    report, ens_tensor, known, t.data_type, self._tensor_shape(sub_cfg, t), step.model_name
+                )
+            for model_tensor, ens_tensor in step.output_map.items():
+                t = sub_outputs.get(model_tensor)
+                if t is None:
+                    report.error(
+                        "in ensemble %s, ensemble tensor %s is mapped from non-existing output %s in model %s"
+                        % (name, ens_tensor, model_tensor, step.model_name),
+                        where=(*swhere, '"%s"' % model_tensor),
+                    )
+                    continue
+                self._consistent(
+                    report, ens_tensor, known, t.data_type, self._tensor_shape(sub_cfg, t), step.model_name
+                )
+        if missing:
+            report.error(
+                "ensemble %s contains models that are not available or ambiguous: %s" % (name, ", ".join(missing)),
+                where=("model_name", '"%s"' % missing[0]),
+            )
+        inputs = [t.name for t in config.input]
+        outputs = [t.name for t in config.output]
+        for t in inputs:
+            if t not in consumed:
+                report.error(
+                    "ensemble input '%s' for ensemble %s' is not used" % (t, name), where=("input", '"%s"' % t)
+                )
+        for t in outputs:
+            if t not in produced:
+                report.error(
+                    "ensemble output '%s' for ensemble %s' is not used (no step produces it)" % (t, name),
+                    where=("output", '"%s"' % t),
+                )
+            else:
+                t_cfg = next(o for o in config.output if o.name == t)
+                self._consistent(report, t, known, t_cfg.data_type, self._tensor_shape(config, t_cfg), name)
+        for tensor in sorted(consumed):
+            if tensor not in produced and tensor not in inputs:
+                report.error(
+                    "ensemble tensor '%s' of ensemble '%s' is consumed by a step but is neither an ensemble input nor "
+                    "produced by any step" % (tensor, name),
+                    where=("input_map", '"%s"' % tensor),
+                )
+        for tensor in sorted(produced):
+            if tensor not in consumed and tensor not in outputs:
+                report.error(
+                    "ensemble tensor '%s' is unused in ensemble '%s'" % (tensor, name),
+                    where=("output_map", '"%s"' % tensor),
+                )
+        self._check_step_order(report, steps, inputs)
+
+    def _check_step_order(self, report, steps, inputs):
+        """Every step must become runnable from the ensemble inputs (a step waiting on its own output never runs)."""
+        available = set(inputs)
+        pending = list(range(len(steps)))
+        progress = True
+        while pending and progress:
+            progress = False
+            for sidx in list(pending):
+                needs = set(steps[sidx].input_map.values())
+                if needs <= available:
+                    available.update(steps[sidx].output_map.values())
+                    pending.remove(sidx)
+                    progress = True
+        for sidx in pending:
+            needs = set(steps[sidx].input_map.values())
+            produced_anywhere = set()
+            for s in steps:
+                produced_anywhere.update(s.output_map.values())
+            if needs <= (produced_anywhere | set(inputs)):
+                report.error(
+                    "step %d (model '%s') of ensemble '%s' can never run: its inputs depend on its own outputs"
+                    % (sidx, steps[sidx].model_name, report.name),
+                    where=("step", '"%s"' % steps[sidx].model_name),
+                )
+
+    def _consistent(self, report, tensor, known, dtype, shape, origin):
+        prev = known.get(tensor)
+        if prev is None:
+            known[tensor] = (dtype, shape, origin)
+            return
+        pdtype, pshape, porigin = prev
+        if pdtype and dtype and pdtype != dtype:
+            report.error(
+                "in ensemble %s, ensemble tensor %s: inconsistent data type: %s is inferred from model %s while %s is "
+                "inferred from model %s"
+                % (report.name, tensor, self._dtype(pdtype), porigin, self._dtype(dtype), origin),
+                where=('"%s"' % tensor,),
+            )
+            return
+        compatible = len(pshape) == len(shape) and all(a == b or a == -1 or b == -1 for a, b in zip(pshape, shape))
+        if pshape and shape and not compatible:
+            report.error(
+                "in ensemble %s, ensemble tensor %s: inconsistent shape: %s is inferred from model %s while %s is "
+                "inferred from model %s" % (report.name, tensor, _dims_str(pshape), porigin, _dims_str(shape), origin),
+                where=('"%s"' % tensor,),
+            )
+
+    def _check_cycles_and_dependencies(self):
+        """Ensembles in a cycle, and ensembles using a model that will not load, do not load either."""
+        state = {}
+
+        def visit(name, stack):
+            report = self.reports.get(name)
+            if report is None or report.platform != "ensemble":
+                return
+            if state.get(name) == "done":
+                return
+            if name in stack:
+                cycle = [*stack[stack.index(name) :], name]
+                for member in set(cycle):
+                    r = self.reports.get(member)
+                    if r is not None and not any("circular dependency" in e["message"] for e in r.errors):
+                        r.error(
+                            "circular dependency between ensembles: %s" % " -> ".join(cycle),
+                            where=("model_name",),
+                        )
+                return
+            stack.append(name)
+            for dep in report.dependencies:
+                visit(dep, stack)
+            stack.pop()
+            state[name] = "done"
+
+        for name in sorted(self.reports):
+            visit(name, [])
+        # Propagate failures to the ensembles that use the failed models (fixed point).
+        changed = True
+        while changed:
+            changed = False
+            for name in sorted(self.reports):
+                report = self.reports[name]
+                if report.platform != "ensemble" or not report.valid:
+                    continue
+                for dep in report.dependencies:
+                    sub = self.reports.get(dep)
+                    if sub is not None and not sub.valid:
+                        report.error(
+                            "ensemble '%s' uses model '%s', which is not valid and will not load" % (name, dep),
+                            where=("model_name", '"%s"' % dep),
+                        )
+                        changed = True
+                        break
+
+
+def validate_repository(path, backends=None, gpu_count=None, strict=False, models=None):
+    """Validate a model repository. Raises MissingSchemaError when protobuf/tritonclient are not importable."""
+    return RepositoryValidator(path, backends=backends, gpu_count=gpu_count, strict=strict, models=models).run()
