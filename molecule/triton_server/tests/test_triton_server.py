@@ -1,0 +1,116 @@
+"""The triton_server role: a systemd-managed Triton serving the sample repository, locked down, self-healing."""
+
+import json
+import time
+
+import pytest
+
+BASE = "http://127.0.0.1:8000"
+
+
+def http(host, method, path, body=None, port=8000):
+    cmd = f"curl -s -m 10 -o /dev/stderr -w '%{{http_code}}' -X {method} http://127.0.0.1:{port}{path}"
+    if body is not None:
+        cmd += f" -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
+    out = host.run(cmd)
+    return int(out.stdout or 0), out.stderr
+
+
+def infer(host, version):
+    request = {
+        "inputs": [
+            {"name": "INPUT0", "shape": [4], "datatype": "FP32", "data": [1, 2, 3, 4]},
+            {"name": "INPUT1", "shape": [4], "datatype": "FP32", "data": [1, 1, 1, 1]},
+        ]
+    }
+    code, body = http(host, "POST", f"/v2/models/add_sub/versions/{version}/infer", request)
+    assert code == 200, body
+    return {o["name"]: o["data"] for o in json.loads(body)["outputs"]}
+
+
+def test_unit_active_and_enabled(host):
+    unit = host.service("triton-server@main")
+    assert unit.is_running
+    assert unit.is_enabled
+
+
+def test_every_model_ready_and_answers(host):
+    code, body = http(host, "POST", "/v2/repository/index")
+    assert code == 200
+    index = {(m["name"], m.get("version")): m.get("state") for m in json.loads(body)}
+    assert index == {("add_sub", "1"): "READY", ("add_sub", "2"): "READY", ("identity", "1"): "READY"}
+    assert infer(host, 1)["OUTPUT1"] == [0.0, 1.0, 2.0, 3.0]
+    assert infer(host, 2)["OUTPUT1"] == [0.0, -1.0, -2.0, -3.0]
+
+
+def test_ports_http_and_metrics_open_grpc_closed(host):
+    assert host.socket("tcp://0.0.0.0:8000").is_listening
+    assert host.socket("tcp://0.0.0.0:8002").is_listening
+    assert not host.socket("tcp://0.0.0.0:8001").is_listening
+    assert "nv_inference_count" in host.check_output("curl -s http://127.0.0.1:8002/metrics")
+
+
+def inspect(host):
+    return json.loads(host.check_output("docker inspect triton-server-main"))[0]
+
+
+def test_container_runs_as_non_root_with_read_only_models(host):
+    info = inspect(host)
+    assert info["Config"]["User"] == "1000:1000"
+    models = [m for m in info["Mounts"] if m["Destination"] == "/models"]
+    assert len(models) == 1
+    assert models[0]["RW"] is False
+    assert models[0]["Source"] == "/srv/triton/models"
+    assert info["HostConfig"]["ShmSize"] == 256 * 1024 * 1024
+    assert info["HostConfig"]["LogConfig"]["Type"] == "journald"
+
+
+def test_unit_pins_the_image_by_id(host):
+    info = inspect(host)
+    image_id = host.check_output("docker image inspect -f '{{.Id}}' nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu")
+    assert info["Image"] == image_id
+    assert image_id in host.file("/etc/triton-server/main/run").content_string
+
+
+@pytest.mark.parametrize(
+    ("path", "mode"),
+    [
+        ("/etc/triton-server", 0o700),
+        ("/etc/triton-server/main/run", 0o700),
+        ("/etc/triton-server/main/stop", 0o700),
+        ("/etc/triton-server/managed-models.json", 0o600),
+        ("/etc/systemd/system/triton-server@.service", 0o644),
+    ],
+)
+def test_file_modes(host, path, mode):
+    f = host.file(path)
+    assert f.exists
+    assert f.user == "root"
+    assert f.mode == mode
+
+
+def test_unit_outlasts_tritons_exit_timeout(host):
+    unit = host.file("/etc/systemd/system/triton-server@.service").content_string
+    assert "TimeoutStopSec=60" in unit  # drain 0 + --exit-timeout-secs 30 + 30
+    assert "Restart=on-failure" in unit
+    assert "ExecStartPre=-/usr/bin/docker rm --force triton-server-%i" in unit
+    assert "--stop-timeout 40" in host.file("/etc/triton-server/main/run").content_string
+
+
+def test_prometheus_targets(host):
+    targets = json.loads(host.file("/etc/prometheus/file_sd/triton.json").content_string)
+    assert targets[0]["targets"] == ["triton-server-debian12:8002"]
+
+
+def test_killed_container_is_back_within_30_seconds(host):
+    before = inspect(host)["Id"]
+    host.check_output("docker kill triton-server-main")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        code, _ = http(host, "GET", "/v2/health/ready")
+        if code == 200 and inspect(host)["Id"] != before:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("Triton was not back within 30 s of a docker kill")
+    assert infer(host, 1)["OUTPUT0"] == [2.0, 3.0, 4.0, 5.0]
