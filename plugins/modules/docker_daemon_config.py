@@ -1,0 +1,281 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: docker_daemon_config
+short_description: Merge keys into the Docker engine's daemon.json
+version_added: 0.1.0
+description:
+  - Sets the keys given in O(settings) in Docker's C(daemon.json) and deletes those named in O(remove); every key not
+    named is left exactly as it is, so several roles can each own a part of the file (for example the engine role owns
+    C(log-driver) and C(live-restore), the NVIDIA container toolkit role owns C(runtimes.nvidia)).
+  - Dictionary values are merged recursively into the dictionaries already in the file (setting C(runtimes.nvidia)
+    keeps any other runtime); lists and scalar values replace what was there.
+  - The existing file is parsed first; when it is not valid JSON (or not a JSON object) the task fails, naming the
+    file and the line and column of the error, and nothing is written.
+  - The file is rewritten (atomically, in the same directory) only when its effective content changes; formatting
+    differences alone never cause a write. The parent directory is created when absent.
+  - The module does not restart the engine; notify a handler when RV(ignore:changed) is true.
+author:
+  - gpufleet.triton maintainers (@gpufleet)
+attributes:
+  check_mode:
+    support: full
+    description: Computes the result and the diff without writing anything.
+  diff_mode:
+    support: full
+    description: Returns the effective content before and after, as indented JSON.
+options:
+  path:
+    description: Path of the engine's configuration file.
+    type: path
+    default: /etc/docker/daemon.json
+  settings:
+    description:
+      - Keys to set, with their values. Nested dictionaries are merged recursively into existing dictionaries; lists and
+        scalars replace the existing value.
+      - Required unless O(remove) is given.
+    type: dict
+  remove:
+    description:
+      - Keys to delete. A top-level key (V(insecure-registries)) or a dotted path into nested dictionaries
+        (V(runtimes.nvidia)). An item that names an existing top-level key exactly is taken as that key, even when it
+        contains dots.
+      - Removal happens before O(settings) is merged. Keys that are absent are ignored.
+    type: list
+    elements: str
+  mode:
+    description: Permissions of the file, as an octal string.
+    type: str
+    default: '0644'
+  backup:
+    description: Keep a time-stamped copy of the previous file when it is changed.
+    type: bool
+    default: false
+notes:
+  - The file is written as indented JSON; the order of the existing keys is kept and new keys are appended.
+  - A missing or empty file is taken as an empty configuration.
+seealso:
+  - name: Docker daemon configuration file
+    description: The keys C(daemon.json) accepts.
+    link: https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file
+"""
+
+EXAMPLES = r"""
+- name: Set the engine's logging and live-restore, leaving every other key alone
+  gpufleet.triton.docker_daemon_config:
+    settings:
+      log-driver: json-file
+      log-opts:
+        max-size: 50m
+        max-file: "5"
+      live-restore: true
+  notify: Restart docker
+
+- name: Register the NVIDIA runtime (other runtimes are kept)
+  gpufleet.triton.docker_daemon_config:
+    settings:
+      runtimes:
+        nvidia:
+          path: nvidia-container-runtime
+          runtimeArgs: []
+
+- name: Drop the insecure registries and the nvidia runtime
+  gpufleet.triton.docker_daemon_config:
+    remove:
+      - insecure-registries
+      - runtimes.nvidia
+"""
+
+RETURN = r"""
+config:
+  description: The effective content of the file after the task (what it would be, in check mode).
+  returned: success
+  type: dict
+  sample:
+    log-driver: json-file
+    live-restore: true
+    runtimes:
+      nvidia:
+        path: nvidia-container-runtime
+backup_file:
+  description: Name of the backup file, when O(backup=true) and the file was changed.
+  returned: changed and O(backup=true) and a previous file existed
+  type: str
+  sample: /etc/docker/daemon.json.12345.2024-01-01@00:00:00~
+diff:
+  description: Effective content before and after, as indented JSON.
+  returned: diff mode
+  type: dict
+  contains:
+    before:
+      description: Content before the task.
+      type: str
+    after:
+      description: Content after the task.
+      type: str
+"""
+
+import copy  # noqa: E402 (after the documentation, as ansible-test expects)
+import json  # noqa: E402 (after the documentation, as ansible-test expects)
+import os  # noqa: E402 (after the documentation, as ansible-test expects)
+import stat  # noqa: E402 (after the documentation, as ansible-test expects)
+import tempfile  # noqa: E402 (after the documentation, as ansible-test expects)
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (after the documentation, as ansible-test expects)
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text  # noqa: E402 (after the documentation, as ansible-test expects)
+
+
+def _merge(base, update):
+    """Merge ``update`` into ``base`` (in place): dicts recursively, everything else replaced."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def _remove(config, item):
+    """Delete a top-level key or a dotted path; absent keys are ignored."""
+    if item in config:
+        del config[item]
+        return
+    parts = item.split(".")
+    node = config
+    for part in parts[:-1]:
+        node = node.get(part)
+        if not isinstance(node, dict):
+            return
+    node.pop(parts[-1], None)
+
+
+def _render(config):
+    return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+
+
+class DaemonConfig(object):
+    """Reads daemon.json, applies the requested keys, writes it back only when the effective content changed."""
+
+    def __init__(self, module):
+        self.module = module
+        self.path = os.path.realpath(module.params["path"])
+        self.settings = module.params["settings"] or {}
+        self.remove = module.params["remove"] or []
+        self.mode = module.params["mode"]
+        self.result = dict(changed=False)
+
+    def load(self):
+        b_path = to_bytes(self.path, errors="surrogate_or_strict")
+        if not os.path.exists(b_path):
+            return None, {}
+        try:
+            with open(b_path, "rb") as f:
+                raw = to_text(f.read(), errors="surrogate_or_strict")
+        except (IOError, OSError, UnicodeError) as exc:
+            self.module.fail_json(msg="Cannot read %s: %s" % (self.path, to_native(exc)))
+        if not raw.strip():
+            return raw, {}
+        try:
+            config = json.loads(raw)
+        except ValueError as exc:
+            where = ""
+            if getattr(exc, "lineno", None) is not None:
+                where = " at line %d, column %d" % (exc.lineno, exc.colno)
+            self.module.fail_json(
+                msg="%s is not valid JSON%s: %s; fix or remove the file, nothing was changed"
+                % (self.path, where, getattr(exc, "msg", to_native(exc)))
+            )
+        if not isinstance(config, dict):
+            self.module.fail_json(
+                msg="%s must hold a JSON object, found %s; nothing was changed" % (self.path, type(config).__name__)
+            )
+        return raw, config
+
+    def write(self, content):
+        b_path = to_bytes(self.path, errors="surrogate_or_strict")
+        b_dir = os.path.dirname(b_path)
+        if not os.path.isdir(b_dir):
+            try:
+                os.makedirs(b_dir, 0o755)
+            except OSError as exc:
+                self.module.fail_json(msg="Cannot create %s: %s" % (to_native(b_dir), to_native(exc)))
+        if self.module.params["backup"] and os.path.exists(b_path):
+            self.result["backup_file"] = self.module.backup_local(self.path)
+        fd, tmp = tempfile.mkstemp(prefix=b".daemon.json.", dir=b_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(to_bytes(content, errors="surrogate_or_strict"))
+        except (IOError, OSError) as exc:
+            os.unlink(tmp)
+            self.module.fail_json(msg="Cannot write %s: %s" % (self.path, to_native(exc)))
+        # atomic_move keeps the mode of the file it replaces (or applies the umask to a new one): set ours after.
+        self.module.atomic_move(tmp, b_path)
+        self.module.set_mode_if_different(self.path, self.mode, False)
+
+    def mode_differs(self):
+        b_path = to_bytes(self.path, errors="surrogate_or_strict")
+        if not os.path.exists(b_path):
+            return False
+        return stat.S_IMODE(os.stat(b_path).st_mode) != int(self.mode, 8)
+
+    def run(self):
+        try:
+            int(self.mode, 8)
+        except ValueError:
+            self.module.fail_json(msg="mode must be an octal string such as '0644', got %r" % self.mode)
+
+        raw, before = self.load()
+        after = copy.deepcopy(before)
+        for item in self.remove:
+            _remove(after, item)
+        _merge(after, self.settings)
+
+        # A missing file is created only when there is something to put in it.
+        content_changed = bool(after) if raw is None else after != before
+        mode_changed = not content_changed and self.mode_differs()
+        self.result["changed"] = content_changed or mode_changed
+        self.result["config"] = after
+
+        if self.module._diff:
+            self.result["diff"] = dict(
+                before="" if raw is None else _render(before),
+                after=_render(after) if (raw is not None or content_changed) else "",
+                before_header=self.path,
+                after_header=self.path,
+            )
+
+        if self.module.check_mode:
+            return self.result
+        if content_changed:
+            self.write(_render(after))
+        elif mode_changed:
+            self.module.set_mode_if_different(self.path, self.mode, False)
+        return self.result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default="/etc/docker/daemon.json"),
+            settings=dict(type="dict"),
+            remove=dict(type="list", elements="str"),
+            mode=dict(type="str", default="0644"),
+            backup=dict(type="bool", default=False),
+        ),
+        required_one_of=[("settings", "remove")],
+        supports_check_mode=True,
+    )
+    module.exit_json(**DaemonConfig(module).run())
+
+
+if __name__ == "__main__":
+    main()
