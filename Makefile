@@ -27,7 +27,7 @@ timed = @lab/scripts/timed.sh "$(2)" bash -euo pipefail -c '$(1)'
 help:
 	@echo "make demo   set up this machine (root, Debian 12), build the lab and run the main job"
 	@echo "make test   run every check: lint, build, sanity, unit, integration, molecule"
-	@echo "stages: host venv collection lab lint build sanity unit integration molecule bench"
+	@echo "stages: host venv collection lab lab-fleet lint build sanity unit integration molecule"
 
 .PHONY: host
 host:  ## packages this machine needs (root)
@@ -75,9 +75,14 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 molecule: venv collection lab
 	$(call timed,for s in $(SCENARIOS); do echo "== molecule $$s"; s0=$$(date +%s); $(BIN)/molecule test -s $$s; echo "[time] molecule $$s: $$(( $$(date +%s) - s0 ))s"; done,molecule)
 
+.PHONY: lab-fleet
+lab-fleet: lab
+	$(call timed,$(BIN)/ansible-playbook lab/fleet.yml,lab fleet)
+
+# The main job on the embedded default: site.yml on the lab fleet (one air-gapped node, two online ones).
 .PHONY: demo
-demo: host venv lab
-	$(call timed,$(BIN)/molecule converge -s smoke && $(BIN)/molecule verify -s smoke,demo)
+demo: host venv lab-fleet
+	$(call timed,$(BIN)/ansible-playbook site.yml -i inventories/lab,site.yml on the lab fleet)
 
 .PHONY: test
 test: host venv lint build sanity unit integration molecule

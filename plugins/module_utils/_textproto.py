@@ -237,3 +237,237 @@ class Locator:
         if found is None:
             return None, None
         return found.cpp_pos()
+
+
+# -- fast path -------------------------------------------------------------------------------------------------------
+#
+# protobuf's text_format is pure Python even with the upb backend, and its line-by-line tokenizer dominates the cost of
+# validating a large repository (about 1-3 ms per config.pbtxt). fast_parse() below parses the plain text most configs
+# are written in, with the tokens text_format uses and the same field-by-field assignments on the message, and gives up
+# (returns False) on anything it is not sure text_format treats the same way: characters outside printable ASCII,
+# escapes or adjacent strings, unknown or repeated singular fields, oneof members, hex/octal/underscore integers,
+# out-of-range values, enum numbers, extensions and Any. The caller then parses with text_format, which is the
+# reference: when fast_parse() returns True, text_format.Parse() accepts the text and builds an equal message (checked
+# by tests/unit/test_textproto_fast.py against the corpus and mutated configs); when it returns False, every error and
+# its position come from text_format exactly as before.
+
+# Characters other than printable ASCII, tab, CR and LF (Python's \s and libprotobuf's whitespace differ on the rest).
+_FAST_UNSAFE = re.compile(r"[^\t\n\r\x20-\x7e]")
+# One token of text_format.Tokenizer (identifier, number, quoted string, else one character) after the whitespace and
+# comments before it; an empty group at the end of the text. Only plain string literals (closed, no backslash) are one
+# token here: anything else that starts with a quote is a lone quote character, which fast_parse never accepts, so a
+# text it accepts is cut into exactly the tokens text_format sees.
+_FAST_TOKEN = re.compile(
+    r"""[ \t\r\n]*(?:\#[^\n]*[ \t\r\n]*)*(
+      [a-zA-Z_][0-9a-zA-Z_+-]*
+    | (?:[0-9+-]|\.[0-9])[0-9a-zA-Z_.+-]*
+    | "[^"\n\\]*"
+    | '[^'\n\\]*'
+    | .
+    | \Z
+    )""",
+    re.VERBOSE,
+)
+_FAST_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_FAST_FLOAT = re.compile(r"-?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_FAST_BOOL = {"true": True, "t": True, "1": True, "True": True, "false": False, "f": False, "0": False, "False": False}
+
+# FieldDescriptor.type values (descriptor.proto) and the integer ranges text_format enforces for them.
+_INT_RANGES = {
+    5: (-(2**31), 2**31 - 1),  # int32
+    17: (-(2**31), 2**31 - 1),  # sint32
+    15: (-(2**31), 2**31 - 1),  # sfixed32
+    3: (-(2**63), 2**63 - 1),  # int64
+    18: (-(2**63), 2**63 - 1),  # sint64
+    16: (-(2**63), 2**63 - 1),  # sfixed64
+    13: (0, 2**32 - 1),  # uint32
+    7: (0, 2**32 - 1),  # fixed32
+    4: (0, 2**64 - 1),  # uint64
+    6: (0, 2**64 - 1),  # fixed64
+}
+_TYPE_DOUBLE, _TYPE_FLOAT, _TYPE_BOOL, _TYPE_STRING, _TYPE_MESSAGE, _TYPE_ENUM = 1, 2, 8, 9, 11, 14
+_SCALAR_TYPES = (_TYPE_DOUBLE, _TYPE_FLOAT, _TYPE_BOOL, _TYPE_STRING, _TYPE_ENUM, *_INT_RANGES)
+_FIELD_MESSAGE, _FIELD_MAP, _FIELD_SCALAR = 0, 1, 2
+
+
+class _GiveUp(Exception):
+    """fast_parse is not sure: text_format decides."""
+
+
+_FIELD_INFO = {}
+
+
+def _fields_of(descriptor):
+    """name -> (kind, name, repeated, oneof name, scalar type, enum values by name, map value is a message)."""
+    info = _FIELD_INFO.get(descriptor.full_name)
+    if info is None:
+        info = {}
+        for field in descriptor.fields:
+            repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == 3  # LABEL_REPEATED
+            oneof = field.containing_oneof.name if field.containing_oneof is not None else None
+            enum_values = None
+            map_value_message = False
+            if field.type == _TYPE_MESSAGE:
+                if field.message_type.GetOptions().map_entry:
+                    kind = _FIELD_MAP
+                    map_value_message = field.message_type.fields_by_name["value"].type == _TYPE_MESSAGE
+                else:
+                    kind = _FIELD_MESSAGE
+            elif field.type in _SCALAR_TYPES:
+                kind = _FIELD_SCALAR
+                if field.type == _TYPE_ENUM:
+                    enum_values = dict((v.name, v.number) for v in field.enum_type.values)
+            else:
+                continue  # bytes, groups: not in model_config.proto; text_format handles them
+            info[field.name] = (kind, field.name, repeated, oneof, field.type, enum_values, map_value_message)
+        _FIELD_INFO[descriptor.full_name] = info
+    return info
+
+
+def _scalar(tokens, pos, field):
+    """The value of scalar `field` at tokens[pos], as text_format computes it."""
+    tok = tokens[pos]
+    ftype = field[4]
+    if tok is None:
+        raise _GiveUp()
+    if ftype == _TYPE_STRING:
+        if tok[0] not in "\"'" or len(tok) < 2:
+            raise _GiveUp()
+        nxt = tokens[pos + 1]
+        if nxt is not None and nxt[0] in "\"'":
+            raise _GiveUp()  # adjacent literals are concatenated
+        return tok[1:-1]
+    if ftype == _TYPE_ENUM:
+        value = field[5].get(tok)
+        if value is None:
+            raise _GiveUp()
+        return value
+    if ftype == _TYPE_BOOL:
+        value = _FAST_BOOL.get(tok)
+        if value is None:
+            raise _GiveUp()
+        return value
+    if ftype == _TYPE_FLOAT or ftype == _TYPE_DOUBLE:
+        if not _FAST_FLOAT.match(tok):
+            raise _GiveUp()
+        return float(tok)
+    if not _FAST_INT.match(tok):
+        raise _GiveUp()
+    value = int(tok)
+    low, high = _INT_RANGES[ftype]
+    if value < low or value > high:
+        raise _GiveUp()
+    return value
+
+
+def _message_value(tokens, pos, message, field):
+    """Merge one `{ ... }` / `< ... >` value of message or map `field` into `message`; returns the next position."""
+    tok = tokens[pos]
+    if tok == "{":
+        end = "}"
+    elif tok == "<":
+        end = ">"
+    else:
+        raise _GiveUp()
+    kind, name = field[0], field[1]
+    if kind == _FIELD_MAP:
+        container = getattr(message, name)
+        entry = container.GetEntryClass()()
+        pos = _fields(tokens, pos + 1, entry, end)
+        if field[6]:
+            container[entry.key].CopyFrom(entry.value)
+        else:
+            container[entry.key] = entry.value
+        return pos
+    if field[2]:
+        sub = getattr(message, name).add()
+    else:
+        sub = getattr(message, name)
+        sub.SetInParent()
+    return _fields(tokens, pos + 1, sub, end)
+
+
+def _fields(tokens, pos, message, end):
+    """Merge fields into `message` up to the token `end` (None: end of text); returns the position after it."""
+    info = _fields_of(message.DESCRIPTOR)
+    seen = set()
+    while True:
+        tok = tokens[pos]
+        if tok == end:
+            return pos + 1
+        field = info.get(tok)  # None (end of text) and anything but a known field name: give up
+        if field is None:
+            raise _GiveUp()
+        pos += 1
+        kind, name, repeated, oneof = field[0], field[1], field[2], field[3]
+        if not repeated:
+            if name in seen:
+                raise _GiveUp()
+            seen.add(name)
+        if oneof is not None:
+            if oneof in seen:
+                raise _GiveUp()
+            seen.add(oneof)
+        if kind == _FIELD_SCALAR:
+            if tokens[pos] != ":":
+                raise _GiveUp()
+            pos += 1
+            if repeated:
+                target = getattr(message, name)
+                if tokens[pos] == "[":
+                    pos += 1
+                    if tokens[pos] == "]":
+                        pos += 1
+                    else:
+                        while True:
+                            target.append(_scalar(tokens, pos, field))
+                            sep = tokens[pos + 1]
+                            pos += 2
+                            if sep == "]":
+                                break
+                            if sep != ",":
+                                raise _GiveUp()
+                else:
+                    target.append(_scalar(tokens, pos, field))
+                    pos += 1
+            else:
+                setattr(message, name, _scalar(tokens, pos, field))
+                pos += 1
+        else:
+            if tokens[pos] == ":":
+                pos += 1
+            if repeated and tokens[pos] == "[":
+                pos += 1
+                if tokens[pos] == "]":
+                    pos += 1
+                else:
+                    while True:
+                        pos = _message_value(tokens, pos, message, field)
+                        sep = tokens[pos]
+                        pos += 1
+                        if sep == "]":
+                            break
+                        if sep != ",":
+                            raise _GiveUp()
+            else:
+                pos = _message_value(tokens, pos, message, field)
+        sep = tokens[pos]
+        if sep == "," or sep == ";":
+            pos += 1
+
+
+def fast_parse(text, message):
+    """Parse text-format `text` into the empty `message` the way text_format.Parse does, for the plain text most configs
+    use. Returns True when done; False when unsure (the message is then in an undefined state: discard it and parse
+    with text_format, which reports errors exactly)."""
+    if _FAST_UNSAFE.search(text):
+        return False
+    tokens = _FAST_TOKEN.findall(text)
+    while tokens and not tokens[-1]:
+        tokens.pop()
+    tokens.append(None)  # end of text
+    tokens.append(None)  # _scalar looks one token past a value
+    try:
+        return _fields(tokens, 0, message, None) == len(tokens) - 1
+    except Exception:  # _GiveUp, or anything the message refuses: text_format decides and reports
+        return False

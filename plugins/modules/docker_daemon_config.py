@@ -124,14 +124,14 @@ diff:
       type: str
 """
 
-import copy  # noqa: E402 (after the documentation, as ansible-test expects)
-import json  # noqa: E402 (after the documentation, as ansible-test expects)
-import os  # noqa: E402 (after the documentation, as ansible-test expects)
-import stat  # noqa: E402 (after the documentation, as ansible-test expects)
-import tempfile  # noqa: E402 (after the documentation, as ansible-test expects)
+import copy
+import json
+import os
+import stat
+import tempfile
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (after the documentation, as ansible-test expects)
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text  # noqa: E402 (after the documentation, as ansible-test expects)
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
 
 def _merge(base, update):

@@ -183,11 +183,11 @@ elapsed:
   type: float
 """
 
-import time  # noqa: E402
+import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-from ansible.module_utils.six import string_types  # noqa: E402
-from ansible_collections.gpufleet.triton.plugins.module_utils._triton_http import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.six import string_types
+from ansible_collections.gpufleet.triton.plugins.module_utils._triton_http import (
     TritonHTTPClient,
     describe_failure,
     wait,

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Benchmark site.yml on the lab fleet; prints a Markdown table.
+
+1. Bare node -> models ready: site.yml on a fresh lab node (engine install, image from the cached tarball, Triton
+   gated on its models) against the same steps by hand on another fresh node (apt-get install docker.io, docker load,
+   docker run, poll /v2/health/ready). Goal: site.yml <= 2x the raw steps.
+2. No-change re-run of site.yml on 1 and 3 nodes against a play that only gathers facts and pings. Goal: <= 4x.
+
+Run from the checkout after `make lab` (it creates and removes lab-node-1..3 and bench-raw). Usage: site.py
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv" / "bin"
+LAB = Path(os.environ.get("GPUFLEET_LAB_CACHE", "/var/cache/gpufleet-lab"))
+TARBALL = LAB / "images" / "tritonserver-24.10-py3-lab-cpu.tar"
+IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
+ENV = dict(os.environ, PATH=f"{VENV}:{os.environ['PATH']}", ANSIBLE_ROLES_PATH=str(ROOT / "roles"))
+
+
+def run(*cmd, check=True):
+    return subprocess.run(cmd, cwd=ROOT, env=ENV, check=check, capture_output=True, text=True)
+
+
+def timed(*cmd):
+    start = time.monotonic()
+    result = run(*cmd, check=False)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+    return time.monotonic() - start
+
+
+def fleet(state, nodes):
+    run(
+        "ansible-playbook",
+        "lab/fleet.yml",
+        "-e",
+        f"lab_fleet_state={state}",
+        "-e",
+        '{"lab_fleet_nodes": ' + str(list(nodes)).replace("'", '"') + "}",
+    )
+
+
+def raw_steps(node):
+    """The seed's steps by hand, inside a fresh node: engine, load, run, wait."""
+    run("docker", "cp", str(TARBALL), f"{node}:/root/triton.tar")
+    script = (
+        "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+        "docker.io curl >/dev/null; systemctl start docker; docker load -i /root/triton.tar >/dev/null; "
+        f"docker run -d --user 1000 --shm-size 256m -p 8000:8000 -v /srv/models:/models:ro {IMAGE} "
+        "tritonserver --model-repository=/models >/dev/null; "
+        "until curl -sf localhost:8000/v2/health/ready; do sleep 0.5; done"
+    )
+    run("docker", "cp", str(ROOT / "lab" / "model_repository"), f"{node}:/srv/models")
+    start = time.monotonic()
+    run("docker", "exec", node, "bash", "-c", script)
+    return time.monotonic() - start
+
+
+def main():
+    nodes = ["lab-node-1", "lab-node-2", "lab-node-3"]
+    rows = []
+    fleet("absent", [*nodes, "bench-raw"])
+    fleet("present", ["lab-node-1", "bench-raw"])
+    try:
+        raw = raw_steps("bench-raw")
+        bare = timed("ansible-playbook", "site.yml", "-i", "inventories/lab", "-l", "lab-node-1")
+        rows.append(("bare node -> models ready (lab-node-1, tarball)", bare, "raw: engine + load + run + wait", raw))
+        fleet("present", nodes)
+        timed("ansible-playbook", "site.yml", "-i", "inventories/lab", "-e", "triton_rollout_serial=3")
+        ping = ROOT / "benchmarks" / "ping.yml"
+        for limit, label in (("lab-node-1", "1 node"), ("all", "3 nodes")):
+            again = timed(
+                "ansible-playbook", "site.yml", "-i", "inventories/lab", "-l", limit, "-e", "triton_rollout_serial=3"
+            )
+            base = timed("ansible-playbook", str(ping), "-i", "inventories/lab", "-l", limit)
+            rows.append((f"no-change re-run of site.yml, {label}", again, "gather facts + ping", base))
+    finally:
+        fleet("absent", [*nodes, "bench-raw"])
+    print("| measure | seconds | baseline | seconds | ratio |")
+    print("|---|---:|---|---:|---:|")
+    for what, ours, base_what, base in rows:
+        print(f"| {what} | {ours:.1f} | {base_what} | {base:.1f} | {ours / base:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
