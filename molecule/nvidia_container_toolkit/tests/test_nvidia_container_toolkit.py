@@ -1,0 +1,60 @@
+"""gpufleet.triton.nvidia_container_toolkit, with the stand-in packages from a local (offline-folder) apt repository."""
+
+import json
+
+PACKAGES = [
+    "nvidia-container-toolkit",
+    "nvidia-container-toolkit-base",
+    "libnvidia-container-tools",
+    "libnvidia-container1",
+]
+
+
+def test_pinned_version_installed_although_a_newer_one_is_offered(host):
+    policy = host.check_output("apt-cache policy nvidia-container-toolkit")
+    assert "1.17.4-1" in policy  # the repository offers the newer version ...
+    for name in PACKAGES:
+        assert host.package(name).version == "1.17.3-1", name  # ... and the pin keeps 1.17.3-1
+
+
+def test_repository_pinning_and_holds(host):
+    pref = host.file("/etc/apt/preferences.d/gpufleet-nvidia-container-toolkit.pref").content_string
+    assert "Pin: version 1.17.3-1" in pref
+    assert "Pin-Priority: 1001" in pref
+    held = host.check_output("apt-mark showhold").split()
+    assert sorted(held) == sorted(PACKAGES)
+    # An upgrade would not move the toolkit.
+    upgrade = host.check_output("apt-get -s -o Debug::NoLocking=1 upgrade")
+    assert "Inst nvidia-container" not in upgrade
+
+
+def test_local_repository_is_the_offline_folder(host):
+    sources = host.file("/etc/apt/sources.list.d/gpufleet-nvidia-container-toolkit.sources").content_string
+    assert "URIs: file:/var/lib/gpufleet/nvidia-container-toolkit-repo" in sources
+    assert host.file("/var/lib/gpufleet/nvidia-container-toolkit-repo/Packages").exists
+
+
+def test_daemon_json_merged_keeping_foreign_keys(host):
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert config["log-level"] == "warn"
+    assert config["runtimes"]["lab-runc"] == {"path": "/usr/sbin/runc"}
+    assert config["runtimes"]["nvidia"] == {"path": "/usr/bin/nvidia-container-runtime", "args": []}
+    assert "default-runtime" not in config
+
+
+def test_running_engine_lists_the_runtime(host):
+    runtimes = json.loads(host.check_output("docker info --format '{{json .Runtimes}}'"))
+    assert "nvidia" in runtimes
+    assert "lab-runc" in runtimes
+
+
+def test_cdi_and_dev_char_links_only_with_a_gpu(host):
+    gpu = host.backend.get_hostname().endswith("debian13")  # the fake PCI tree with a GPU is given to debian13
+    assert host.file("/etc/cdi/nvidia.yaml").exists == gpu
+    assert host.file("/etc/udev/rules.d/71-nvidia-dev-char.rules").exists == gpu
+    if gpu:
+        assert "kind: nvidia.com/gpu" in host.file("/etc/cdi/nvidia.yaml").content_string
+        assert (
+            "create-dev-char-symlinks --create-all"
+            in host.file("/etc/udev/rules.d/71-nvidia-dev-char.rules").content_string
+        )

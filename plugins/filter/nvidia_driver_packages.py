@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: nvidia_driver_packages
+short_description: Choose the NVIDIA driver packages, branch, module stream and holds for one host
+version_added: 0.1.0
+description:
+  - The selection logic of the P(gpufleet.triton.nvidia_driver#role) role, kept in one place so that every platform,
+    including those no test instance can run (RHEL family), is covered by unit tests.
+  - Never raises for a bad combination; returns RV(_value.error) with a message naming the variable to change.
+author:
+  - gpufleet.triton maintainers
+options:
+  _input:
+    description:
+      - The selection request. Keys C(flavor) (V(debian), V(ubuntu) or V(redhat)), C(repo) (V(distro), V(cuda),
+        V(local) or V(none)), C(branch) (empty for the platform's default), C(default_branch),
+        C(tesla_branches) (Debian),
+        C(package_version) (empty or an upstream version such as V(535.261.03)), C(kernel_module) (V(proprietary) or
+        V(open)), C(headless) (bool), C(headers) (bool), C(kernel) (the running kernel release) and
+        C(distribution_major).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Select the packages for this host
+  ansible.builtin.set_fact:
+    selection: >-
+      {{ {'flavor': 'debian', 'repo': 'distro', 'branch': '', 'default_branch': '535', 'tesla_branches': ['470', '535'],
+          'package_version': '', 'kernel_module': 'proprietary', 'headless': true, 'headers': true,
+          'kernel': ansible_facts['kernel'], 'distribution_major': '12'} | gpufleet.triton.nvidia_driver_packages }}
+"""
+
+RETURN = r"""
+_value:
+  description: The selection.
+  type: dict
+  contains:
+    error:
+      description: Empty when the request can be served, else why not.
+      type: str
+    branch:
+      description: The driver branch that will be installed, for example V(535).
+      type: str
+    packages:
+      description: Package specifications to install (with the version where one is pinned).
+      type: list
+      elements: str
+    hold:
+      description: Package names to hold (apt-mark hold) or version-lock (dnf versionlock).
+      type: list
+      elements: str
+    headers:
+      description: Kernel header packages DKMS needs for the running kernel (empty when not wanted).
+      type: list
+      elements: str
+    module_stream:
+      description: The dnf module stream (RHEL family), else empty.
+      type: str
+    main_package:
+      description: The package whose installed version is the driver version.
+      type: str
+"""
+
+import re
+
+_BRANCH = re.compile(r"^[0-9]{3}$")
+_FLAVORS = ("debian", "ubuntu", "redhat")
+_REPOS = ("distro", "cuda", "local", "none")
+
+
+def _result(**kwargs):
+    result = {
+        "error": "",
+        "branch": "",
+        "packages": [],
+        "hold": [],
+        "headers": [],
+        "module_stream": "",
+        "main_package": "",
+    }
+    result.update(kwargs)
+    return result
+
+
+def _apt_pin(names, versioned, version):
+    if not version:
+        return list(names)
+    return ["%s=%s*" % (name, version) if name in versioned else name for name in names]
+
+
+def _debian(req, branch, version):
+    repo = req["repo"]
+    default = str(req.get("default_branch") or "")
+    tesla = [str(b) for b in req.get("tesla_branches") or []]
+    open_modules = req.get("kernel_module") == "open"
+    if repo == "cuda":
+        return _cuda_apt(branch, version, open_modules)
+    if branch == default:
+        kernel = "nvidia-open-kernel-dkms" if open_modules else "nvidia-kernel-dkms"
+        names = ["nvidia-driver", kernel, "nvidia-smi", "nvidia-persistenced"]
+        versioned = ["nvidia-driver", kernel, "nvidia-smi"]
+        main = "nvidia-driver"
+    elif branch in tesla:
+        if open_modules:
+            return _result(
+                error="Debian ships no open kernel modules for its Tesla %s branch: set "
+                "nvidia_driver_kernel_module=proprietary, or nvidia_driver_branch=%s" % (branch, default)
+            )
+        prefix = "nvidia-tesla-%s" % branch
+        names = [prefix + "-driver", prefix + "-kernel-dkms", prefix + "-smi", "nvidia-persistenced"]
+        versioned = names[:3]
+        main = prefix + "-driver"
+    else:
+        return _result(
+            error="nvidia_driver_branch=%s is not packaged by this Debian release, which offers %s "
+            "(nvidia-driver) and the Tesla branches %s; choose one of those, or "
+            "nvidia_driver_repo=cuda or local" % (branch, default, ", ".join(tesla) or "none")
+        )
+    return _result(branch=branch, packages=_apt_pin(names, versioned, version), hold=names, main_package=main)
+
+
+def _cuda_apt(branch, version, open_modules):
+    main = ("nvidia-open-%s" if open_modules else "cuda-drivers-%s") % branch
+    return _result(branch=branch, packages=_apt_pin([main], [main], version), hold=[main], main_package=main)
+
+
+def _ubuntu(req, branch, version):
+    open_modules = req.get("kernel_module") == "open"
+    if req["repo"] == "cuda":
+        return _cuda_apt(branch, version, open_modules)
+    suffix = "-server-open" if open_modules else "-server"
+    if req.get("headless", True):
+        names = ["nvidia-headless-%s%s" % (branch, suffix), "nvidia-utils-%s-server" % branch]
+    else:
+        names = ["nvidia-driver-%s%s" % (branch, suffix)]
+    return _result(branch=branch, packages=_apt_pin(names, names, version), hold=names, main_package=names[0])
+
+
+def _redhat(req, branch, version):
+    major = str(req.get("distribution_major") or "")
+    if req["repo"] == "distro":
+        return _result(
+            error="the RHEL family has no NVIDIA driver in its own repositories: set "
+            "nvidia_driver_repo=cuda, or local for a mirror of NVIDIA's CUDA repository"
+        )
+    if major not in ("8", "9"):
+        return _result(
+            error="the dnf module streams of NVIDIA's CUDA repository are supported here on EL 8 and 9 "
+            "only, not on EL %s" % major
+        )
+    kind = "open" if req.get("kernel_module") == "open" else "dkms"
+    stream = "nvidia-driver:%s-%s" % (branch, kind)
+    packages = ["@" + stream]
+    if version:
+        packages.append("nvidia-driver-%s" % version)
+    kmod = "kmod-nvidia-open-dkms" if kind == "open" else "kmod-nvidia-latest-dkms"
+    hold = [
+        "nvidia-driver",
+        "nvidia-driver-libs",
+        "nvidia-driver-cuda",
+        "nvidia-driver-cuda-libs",
+        kmod,
+        "nvidia-persistenced",
+    ]
+    return _result(branch=branch, packages=packages, hold=hold, module_stream=stream, main_package="nvidia-driver")
+
+
+def nvidia_driver_packages(req):
+    if not isinstance(req, dict):
+        return _result(error="the selection request must be a dict")
+    flavor = req.get("flavor")
+    repo = req.get("repo")
+    if flavor not in _FLAVORS:
+        return _result(error="unsupported platform flavor %r (expected one of %s)" % (flavor, ", ".join(_FLAVORS)))
+    if repo not in _REPOS:
+        return _result(error="nvidia_driver_repo=%r: expected one of %s" % (repo, ", ".join(_REPOS)))
+    branch = str(req.get("branch") or req.get("default_branch") or "")
+    if not _BRANCH.match(branch):
+        return _result(error="nvidia_driver_branch=%r: expected a driver branch such as 535 or 570" % branch)
+    version = str(req.get("package_version") or "")
+    if version and not version.startswith(branch + "."):
+        return _result(error="nvidia_driver_package_version=%s does not belong to branch %s" % (version, branch))
+    result = {"debian": _debian, "ubuntu": _ubuntu, "redhat": _redhat}[flavor](req, branch, version)
+    if not result["error"] and req.get("headers", True) and req.get("kernel"):
+        kernel = req["kernel"]
+        if flavor == "redhat":
+            result["headers"] = ["kernel-devel-%s" % kernel, "kernel-headers-%s" % kernel]
+        else:
+            result["headers"] = ["linux-headers-%s" % kernel]
+    return result
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"nvidia_driver_packages": nvidia_driver_packages}
