@@ -1,0 +1,113 @@
+"""site.yml took each lab node to serving Triton: units, ports, models, inference, file modes, no secret anywhere."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+LAB = Path(os.environ.get("GPUFLEET_LAB_CACHE", "/var/cache/gpufleet-lab"))
+API_KEY = (LAB / "registry" / "api-key").read_text().strip()
+REPO_SECRET = "lab-repository-secret-0123456789"  # noqa: S105 - the lab stand-in for a vault secret
+
+
+def http(host, method, path, body=None, headers=()):
+    cmd = f"curl -s -m 10 -o /dev/stderr -w '%{{http_code}}' -X {method} http://127.0.0.1:8000{path}"
+    for header in headers:
+        cmd += f" -H '{header}'"
+    if body is not None:
+        cmd += f" -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
+    out = host.run(cmd)
+    return int(out.stdout or 0), out.stderr
+
+
+def is_node(host, name):
+    return host.backend.get_hostname() == name
+
+
+def test_unit_active_and_enabled(host):
+    unit = host.service("triton-server@main")
+    assert unit.is_running
+    assert unit.is_enabled
+
+
+def test_all_models_ready(host):
+    for model in ("add_sub/versions/1", "add_sub/versions/2", "identity"):
+        assert http(host, "GET", f"/v2/models/{model}/ready")[0] == 200, model
+
+
+def test_inference_answer(host):
+    request = {
+        "inputs": [
+            {"name": "INPUT0", "shape": [4], "datatype": "FP32", "data": [1, 2, 3, 4]},
+            {"name": "INPUT1", "shape": [4], "datatype": "FP32", "data": [1, 1, 1, 1]},
+        ]
+    }
+    code, body = http(host, "POST", "/v2/models/add_sub/versions/1/infer", request)
+    assert code == 200, body
+    outputs = {o["name"]: o["data"] for o in json.loads(body)["outputs"]}
+    assert outputs == {"OUTPUT0": [2.0, 3.0, 4.0, 5.0], "OUTPUT1": [0.0, 1.0, 2.0, 3.0]}
+
+
+def test_ports(host):
+    assert host.socket("tcp://0.0.0.0:8000").is_listening
+    assert host.socket("tcp://0.0.0.0:8002").is_listening
+    # gRPC is not used in the lab: neither published nor served.
+    assert not host.socket("tcp://0.0.0.0:8001").is_listening
+
+
+def test_container_user_and_read_only_models(host):
+    info = json.loads(host.check_output("docker inspect triton-server-main"))[0]
+    assert info["Config"]["User"] == "1000:1000"
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    assert mounts["/models"]["RW"] is False
+
+
+def test_image_came_the_configured_way(host):
+    images = host.check_output("docker image ls --format '{{.Repository}}:{{.Tag}}'").split()
+    if is_node(host, "lab-node-1"):
+        assert "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu" in images
+        assert not host.file("/root/.docker/config.json").exists
+    else:
+        assert "registry.gpufleet-lab.test:5000/nvidia/tritonserver:24.10-py3-lab-cpu" in images
+        config = host.file("/root/.docker/config.json")
+        assert config.mode == 0o600
+        assert "registry.gpufleet-lab.test:5000" in json.loads(config.content_string)["auths"]
+
+
+@pytest.mark.parametrize(
+    ("path", "mode"),
+    [
+        ("/etc/triton-server/main/run", 0o700),
+        ("/etc/triton-server/main/stop", 0o700),
+        ("/etc/systemd/system/triton-server@.service", 0o644),
+        ("/etc/docker/certs.d/registry.gpufleet-lab.test:5000/ca.crt", 0o644),
+    ],
+)
+def test_file_modes(host, path, mode):
+    assert host.file(path).mode == mode
+
+
+def test_no_secret_in_plain_text_anywhere(host):
+    for secret in (API_KEY, REPO_SECRET):
+        # docker's config.json holds the registry auth base64-encoded (0600); nothing else may hold a secret in the
+        # clear, except the root-only run script that must pass the repository secret to Triton.
+        found = host.run(
+            f"grep -rlF -- '{secret}' /etc /var/log /root /srv /var/cache/gpufleet /tmp 2>/dev/null"
+        ).stdout.split()
+        allowed = {"/etc/triton-server/main/run"} if secret == REPO_SECRET else set()
+        assert set(found) <= allowed
+        assert secret not in host.run("journalctl --no-pager -o cat").stdout
+        assert secret not in host.file("/etc/systemd/system/triton-server@.service").content_string
+
+
+def test_repository_api_restricted_on_the_explicit_node(host):
+    if not is_node(host, "lab-node-3"):
+        # mode none: the repository API cannot load anything.
+        code, _ = http(host, "POST", "/v2/repository/models/identity/load")
+        assert code == 400
+        return
+    code, body = http(host, "POST", "/v2/repository/index")
+    assert code == 403, body
+    code, _ = http(host, "POST", "/v2/repository/index", headers=[f"triton-repository-key: {REPO_SECRET}"])
+    assert code == 200
