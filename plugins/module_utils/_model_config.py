@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import math
 import os
+import re
 import sys
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._textproto import Locator, cpp_parse_error, fast_parse
@@ -173,7 +174,25 @@ def parse_config_text(text, type_name="inference.ModelConfig"):
                 raw = raw[len(prefix) :]
         line, col, message = cpp_parse_error(text, py_line, py_col, raw, type_name)
         return None, _finding(message, line=line, column=col)
+    except (ValueError, TypeError) as exc:
+        # An enum given as a number beyond 64 bits escapes ParseError in protobuf's Python parser; libprotobuf
+        # reports it as "Integer out of range (N)" at the number.
+        for number, line, col in _integer_literals(text):
+            if int(number) > 0xFFFFFFFFFFFFFFFF:
+                return None, _finding("Integer out of range (%s)" % number, line=line, column=col)
+        return None, _finding("failed to parse the text proto: %s" % exc)
     return msg, None
+
+
+_INTEGER_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|(?<![\w.])([0-9]+)(?![\w.])')
+
+
+def _integer_literals(text):
+    """(digits, 1-based line, 1-based column) of each decimal integer literal outside strings and comments."""
+    for lineno, line in enumerate(text.splitlines(), 1):
+        for match in _INTEGER_RE.finditer(line):
+            if match.group(1):
+                yield match.group(1), lineno, match.start(1) + 1
 
 
 # FieldDescriptor.cpp_type values (descriptor.h) used by the JSON mapping below.
