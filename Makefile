@@ -34,9 +34,8 @@ host:  ## packages this machine needs (root)
 	$(call timed,lab/scripts/host-packages.sh $(HOST_PACKAGES),host packages)
 
 $(VENV)/.stamp-$(shell sha256sum requirements.txt | cut -c1-12): requirements.txt
-	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements.txt
-	rm -f $(VENV)/.stamp-* && touch $@
+	$(call timed,python3 -m venv $(VENV) && $(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; },venv)
+	@$(BIN)/python -c "import ansible, molecule, testinfra, tritonclient" && rm -f $(VENV)/.stamp-* && touch $@
 
 .PHONY: venv
 venv: $(VENV)/.stamp-$(shell sha256sum requirements.txt | cut -c1-12)

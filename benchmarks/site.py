@@ -6,12 +6,14 @@
    docker run, poll /v2/health/ready). Goal: site.yml <= 2x the raw steps.
 2. No-change re-run of site.yml on 1 and 3 nodes against a play that only gathers facts and pings. Goal: <= 4x.
 
-Run from the checkout after `make lab` (it creates and removes lab-node-1..3 and bench-raw). Usage: site.py
+Run from the checkout after `make lab`. It creates and removes its own nodes (bench-node-1..3, bench-raw) and a
+temporary inventory that uses inventories/lab's group_vars, so it can run beside the lab fleet. Usage: site.py
 """
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +35,22 @@ def timed(*cmd):
     if result.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
     return time.monotonic() - start
+
+
+def inventory(folder):
+    """bench-node-1 takes the tarball path, bench-node-2 and -3 pull from the lab registry, as in inventories/lab."""
+    folder = Path(folder)
+    sources = {"bench-node-1": "tarball", "bench-node-2": "registry", "bench-node-3": "registry"}
+    hosts = "".join(f"    {name}:\n      image_cache_source: {src}\n" for name, src in sources.items())
+    (folder / "hosts.yml").write_text(
+        f"---\ntriton_nodes:\n  vars:\n    ansible_connection: community.docker.docker\n  hosts:\n{hosts}"
+    )
+    (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
+    return str(folder)
+
+
+def playbook(inv, path, *args):
+    return timed("ansible-playbook", path, "-i", inv, "-e", f"lab_checkout={ROOT}", *args)
 
 
 def fleet(state, nodes):
@@ -63,23 +81,22 @@ def raw_steps(node):
 
 
 def main():
-    nodes = ["lab-node-1", "lab-node-2", "lab-node-3"]
+    nodes = ["bench-node-1", "bench-node-2", "bench-node-3"]
     rows = []
     fleet("absent", [*nodes, "bench-raw"])
-    fleet("present", ["lab-node-1", "bench-raw"])
+    fleet("present", ["bench-node-1", "bench-raw"])
     try:
-        raw = raw_steps("bench-raw")
-        bare = timed("ansible-playbook", "site.yml", "-i", "inventories/lab", "-l", "lab-node-1")
-        rows.append(("bare node -> models ready (lab-node-1, tarball)", bare, "raw: engine + load + run + wait", raw))
-        fleet("present", nodes)
-        timed("ansible-playbook", "site.yml", "-i", "inventories/lab", "-e", "triton_rollout_serial=3")
-        ping = ROOT / "benchmarks" / "ping.yml"
-        for limit, label in (("lab-node-1", "1 node"), ("all", "3 nodes")):
-            again = timed(
-                "ansible-playbook", "site.yml", "-i", "inventories/lab", "-l", limit, "-e", "triton_rollout_serial=3"
-            )
-            base = timed("ansible-playbook", str(ping), "-i", "inventories/lab", "-l", limit)
-            rows.append((f"no-change re-run of site.yml, {label}", again, "gather facts + ping", base))
+        with tempfile.TemporaryDirectory() as tmp:
+            inv = inventory(tmp)
+            raw = raw_steps("bench-raw")
+            bare = playbook(inv, "site.yml", "-l", "bench-node-1")
+            rows.append(("bare node -> models ready (tarball)", bare, "raw: engine + load + run + wait", raw))
+            fleet("present", nodes)
+            playbook(inv, "site.yml", "-e", "triton_rollout_serial=3")
+            for limit, label in (("bench-node-1", "1 node"), ("all", "3 nodes")):
+                again = playbook(inv, "site.yml", "-l", limit, "-e", "triton_rollout_serial=3")
+                base = playbook(inv, str(ROOT / "benchmarks" / "ping.yml"), "-l", limit)
+                rows.append((f"no-change re-run of site.yml, {label}", again, "gather facts + ping", base))
     finally:
         fleet("absent", [*nodes, "bench-raw"])
     print("| measure | seconds | baseline | seconds | ratio |")
