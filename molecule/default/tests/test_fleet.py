@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,30 @@ API_KEY = (LAB / "registry" / "api-key").read_text().strip()
 REPO_SECRET = "lab-repository-secret-0123456789"  # noqa: S105 - the lab stand-in for a vault secret
 
 
+HTTP = """
+import json, sys, urllib.error, urllib.request
+method, url, body, headers = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+req = urllib.request.Request(url, data=body.encode() if body else None, method=method, headers=headers)
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        code, text = r.status, r.read().decode()
+except urllib.error.HTTPError as e:
+    code, text = e.code, e.read().decode()
+print(json.dumps([code, text]))
+"""
+
+
 def http(host, method, path, body=None, headers=()):
-    cmd = f"curl -s -m 10 -o /dev/stderr -w '%{{http_code}}' -X {method} http://127.0.0.1:8000{path}"
-    for header in headers:
-        cmd += f" -H '{header}'"
+    """(status, body) of a request made on the node itself (the nodes have python3, not curl)."""
+    hdrs = dict(h.split(": ", 1) for h in headers)
     if body is not None:
-        cmd += f" -H 'Content-Type: application/json' -d '{json.dumps(body)}'"
-    out = host.run(cmd)
-    return int(out.stdout or 0), out.stderr
+        hdrs["Content-Type"] = "application/json"
+    payload = json.dumps(body) if body is not None else ""
+    cmd = "python3 -c {} {} {} {} {}".format(
+        *(shlex.quote(x) for x in (HTTP, method, f"http://127.0.0.1:8000{path}", payload, json.dumps(hdrs)))
+    )
+    code, text = json.loads(host.check_output(cmd))
+    return code, text
 
 
 def is_node(host, name):
@@ -64,12 +81,14 @@ def test_container_user_and_read_only_models(host):
 
 
 def test_image_came_the_configured_way(host):
-    images = host.check_output("docker image ls --format '{{.Repository}}:{{.Tag}}'").split()
     if is_node(host, "lab-node-1"):
-        assert "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu" in images
+        assert host.run("docker image inspect nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu").rc == 0
         assert not host.file("/root/.docker/config.json").exists
     else:
-        assert "registry.gpufleet-lab.test:5000/nvidia/tritonserver:24.10-py3-lab-cpu" in images
+        assert (
+            host.run("docker image inspect registry.gpufleet-lab.test:5000/nvidia/tritonserver:24.10-py3-lab-cpu").rc
+            == 0
+        )
         config = host.file("/root/.docker/config.json")
         assert config.mode == 0o600
         assert "registry.gpufleet-lab.test:5000" in json.loads(config.content_string)["auths"]
