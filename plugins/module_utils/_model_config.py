@@ -1016,30 +1016,22 @@ class RepositoryValidator:
                 continue  # the model's interface is only known once Triton auto-completes it
             sub_inputs = dict((t.name, t) for t in sub_cfg.input)
             sub_outputs = dict((t.name, t) for t in sub_cfg.output)
-            for model_tensor, ens_tensor in step.input_map.items():
-                t = sub_inputs.get(model_tensor)
-                if t is None:
-                    report.error(
-                        "in ensemble %s, ensemble tensor %s is mapping to non-existing input %s in model %s"
-                        % (name, ens_tensor, model_tensor, step.model_name),
-                        where=(*swhere, '"%s"' % model_tensor),
+            for tensor_map, tensors, relation in (
+                (step.input_map, sub_inputs, "is mapping to non-existing input"),
+                (step.output_map, sub_outputs, "is mapped from non-existing output"),
+            ):
+                for model_tensor, ens_tensor in tensor_map.items():
+                    t = tensors.get(model_tensor)
+                    if t is None:
+                        report.error(
+                            "in ensemble %s, ensemble tensor %s %s %s in model %s"
+                            % (name, ens_tensor, relation, model_tensor, step.model_name),
+                            where=(*swhere, '"%s"' % model_tensor),
+                        )
+                        continue
+                    self._consistent(
+                        report, ens_tensor, known, t.data_type, self._tensor_shape(sub_cfg, t), step.model_name
                     )
-                    continue
-                self._consistent(
-                    report, ens_tensor, known, t.data_type, self._tensor_shape(sub_cfg, t), step.model_name
-                )
-            for model_tensor, ens_tensor in step.output_map.items():
-                t = sub_outputs.get(model_tensor)
-                if t is None:
-                    report.error(
-                        "in ensemble %s, ensemble tensor %s is mapped from non-existing output %s in model %s"
-                        % (name, ens_tensor, model_tensor, step.model_name),
-                        where=(*swhere, '"%s"' % model_tensor),
-                    )
-                    continue
-                self._consistent(
-                    report, ens_tensor, known, t.data_type, self._tensor_shape(sub_cfg, t), step.model_name
-                )
         if missing:
             report.error(
                 "ensemble %s contains models that are not available or ambiguous: %s" % (name, ", ".join(missing)),
