@@ -113,7 +113,7 @@ def role_run(env, work, nodes):
         durations.append((took, t["task"]["name"]))
         if COPY_TASK in t["task"]["name"]:
             copy_s = took
-            copy_bytes = sum(r.get("size", 0) for r in t["hosts"].values() if r.get("changed"))
+            copy_bytes = sum(r.get("transferred", 0) for r in t["hosts"].values())
     return seconds, copy_s, copy_bytes, sum(arrived(before[n], after[n]) for n in nodes), durations
 
 

@@ -5,16 +5,21 @@
    gated on its models) against the same steps by hand on another fresh node (apt-get install docker.io, docker load,
    docker run, poll /v2/health/ready). Goal: site.yml <= 2x the raw steps.
 2. No-change re-run of site.yml on 1 and 3 nodes against a play that only gathers facts and pings. Goal: <= 4x.
+   Printed twice: as operators run it (nodes whose converge stamp holds end early) and with every role run
+   (-e site_skip_converged=false), the cost of a run that must check everything.
 
 Run from the checkout after `make lab`. It creates and removes its own nodes (bench-node-1..3, bench-raw) and a
 temporary inventory that uses inventories/lab's group_vars, so it can run beside the lab fleet. Usage: site.py
 """
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +27,16 @@ VENV = ROOT / ".venv" / "bin"
 LAB = Path(os.environ.get("GPUFLEET_LAB_CACHE", "/var/cache/gpufleet-lab"))
 TARBALL = LAB / "images" / "tritonserver-24.10-py3-lab-cpu.tar"
 IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
-ENV = dict(os.environ, PATH=f"{VENV}:{os.environ['PATH']}", ANSIBLE_ROLES_PATH=str(ROOT / "roles"))
+# This checkout as gpufleet.triton (not a copy installed in ~/.ansible/collections).
+COLLECTIONS = Path(tempfile.mkdtemp(prefix="bench-site-collections-"))
+(COLLECTIONS / "ansible_collections" / "gpufleet").mkdir(parents=True)
+(COLLECTIONS / "ansible_collections" / "gpufleet" / "triton").symlink_to(ROOT)
+ENV = dict(
+    os.environ,
+    PATH=f"{VENV}:{os.environ['PATH']}",
+    ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
+    ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+)
 
 
 def run(*cmd, check=True):
@@ -35,6 +49,36 @@ def timed(*cmd):
     if result.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
     return time.monotonic() - start
+
+
+def profiled_site(inv):
+    """site.yml on bench-node-1 with the json callback: (seconds, {role: [tasks run, tasks skipped, seconds]})."""
+    env = dict(ENV, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    start = time.monotonic()
+    res = subprocess.run(
+        ["ansible-playbook", "site.yml", "-i", inv, "-l", "bench-node-1", "-e", f"lab_checkout={ROOT}"],
+        cwd=ROOT, env=env, check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.monotonic() - start
+    if res.returncode != 0:
+        sys.exit(f"site.yml failed on bench-node-1:\n{res.stdout[-3000:]}\n{res.stderr[-2000:]}")
+    report = json.loads(res.stdout[res.stdout.index("{") :])
+    roles = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            name = task["task"]["name"]
+            role = name.split(" : ")[0] if " : " in name else play["play"]["name"]
+            stamps = task["task"]["duration"]
+            took = _ts(stamps["end"]) - _ts(stamps["start"]) if "end" in stamps else 0.0
+            skipped = all(h.get("skipped") for h in task["hosts"].values())
+            entry = roles.setdefault(role, [0, 0, 0.0])
+            entry[1 if skipped else 0] += 1
+            entry[2] += took
+    return seconds, roles
+
+
+def _ts(stamp):
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def inventory(folder):
@@ -89,7 +133,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             inv = inventory(tmp)
             raw = raw_steps("bench-raw")
-            bare = playbook(inv, "site.yml", "-l", "bench-node-1")
+            bare, profile = profiled_site(inv)
             rows.append(("bare node -> models ready (tarball)", bare, "raw: engine + load + run + wait", raw))
             fleet("present", nodes)
             playbook(inv, "site.yml", "-e", "triton_rollout_serial=3")
@@ -97,12 +141,19 @@ def main():
                 again = playbook(inv, "site.yml", "-l", limit, "-e", "triton_rollout_serial=3")
                 base = playbook(inv, str(ROOT / "benchmarks" / "ping.yml"), "-l", limit)
                 rows.append((f"no-change re-run of site.yml, {label}", again, "gather facts + ping", base))
+                full = playbook(inv, "site.yml", "-l", limit, "-e", "triton_rollout_serial=3 site_skip_converged=false")
+                rows.append((f"same, every role run (site_skip_converged=false), {label}", full, "same", base))
     finally:
         fleet("absent", [*nodes, "bench-raw"])
+        shutil.rmtree(COLLECTIONS, ignore_errors=True)
     print("| measure | seconds | baseline | seconds | ratio |")
     print("|---|---:|---|---:|---:|")
     for what, ours, base_what, base in rows:
         print(f"| {what} | {ours:.1f} | {base_what} | {base:.1f} | {ours / base:.2f}x |")
+    print("\nwhere the bare-node run's time goes:\n\n| role or play | tasks run | tasks skipped | seconds |")
+    print("|---|---:|---:|---:|")
+    for role, (ran, skipped, seconds) in sorted(profile.items(), key=lambda kv: -kv[1][2]):
+        print(f"| {role} | {ran} | {skipped} | {seconds:.1f} |")
 
 
 if __name__ == "__main__":

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import tritonlab
+from adhoc import run_adhoc
 
 pytestmark = pytest.mark.triton
 
@@ -22,31 +19,7 @@ GOOD = CORPUS / "valid" / "python_minimal" / "repo" / "add"
 
 def run_module(ansible_bin, module: str, args: dict, timeout: float = 120):
     """Run `ansible localhost -m gpufleet.triton.<module> -a <json>`; return (rc, result dict)."""
-    env = dict(os.environ)
-    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "true"
-    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
-    env["ANSIBLE_CALLBACK_RESULT_FORMAT"] = "json"
-    cmd = [
-        ansible_bin,
-        "localhost",
-        "-c",
-        "local",
-        "-i",
-        "localhost,",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
-        "-m",
-        f"gpufleet.triton.{module}",
-        "-a",
-        json.dumps(args),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    try:
-        doc = json.loads(proc.stdout)
-        result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError(f"unexpected ansible output rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}") from None
-    return proc.returncode, result
+    return run_adhoc(ansible_bin, f"gpufleet.triton.{module}", args, timeout=timeout)
 
 
 def make_repo(tmp_path: Path, **bad) -> Path:

@@ -112,7 +112,7 @@ def test_no_secret_in_plain_text_anywhere(host):
         # docker's config.json holds the registry auth base64-encoded (0600); nothing else may hold a secret in the
         # clear, except the root-only run script that must pass the repository secret to Triton.
         found = host.run(
-            f"grep -rlF -- '{secret}' /etc /var/log /root /srv /var/cache/gpufleet /tmp 2>/dev/null"
+            f"grep -rlF -- '{secret}' /etc /var/log /root /srv /var/cache/gpufleet /var/lib/gpufleet /tmp 2>/dev/null"
         ).stdout.split()
         allowed = {"/etc/triton-server/main/run"} if secret == REPO_SECRET else set()
         assert set(found) <= allowed
@@ -127,3 +127,51 @@ def test_repository_api_restricted_on_the_explicit_node(host):
     assert code == 403, body
     code, _ = http(host, "POST", "/v2/repository/index", headers=[f"triton-repository-key: {REPO_SECRET}"])
     assert code == 200
+
+
+STAMP = "/var/lib/gpufleet/converged.json"
+
+
+def stamp_check(host, digest):
+    return host.ansible("gpufleet.triton.converge_stamp_info", f"digest={digest}", check=False)
+
+
+def test_converge_stamp_recorded(host):
+    stamp = host.file(STAMP)
+    assert stamp.mode == 0o600 and stamp.user == "root"
+    data = json.loads(stamp.content_string)
+    snap = data["snapshot"]
+    assert snap["services"] == {"docker.service": "active enabled", "triton-server@main.service": "active enabled"}
+    assert snap["endpoints"] == {"http://127.0.0.1:8000": "ready"}
+    assert list(snap["images"].values()) == ["present"]
+    assert snap["paths"]["/etc/triton-server/main/run"].endswith("0:0 0700")
+    assert set(data["spec"]["models"]) == {"add_sub", "identity"}
+
+
+def test_converge_stamp_sees_drift(host):
+    """The fast path of the idempotence run trusted this stamp; a hand edit must make the next run do every role."""
+    if not is_node(host, "lab-node-1"):
+        return
+    digest = json.loads(host.file(STAMP).content_string)["digest"]
+    assert stamp_check(host, digest)["converged"]
+    assert not stamp_check(host, "0" * 64)["converged"]
+    run = "/etc/triton-server/main/run"
+    host.run_test(f"chmod 0755 {run}")
+    try:
+        drifted = stamp_check(host, digest)
+        assert not drifted["converged"]
+        assert any(run in reason and "0755" in reason for reason in drifted["reasons"]), drifted["reasons"]
+    finally:
+        host.run_test(f"chmod 0700 {run}")
+    host.run_test("systemctl stop triton-server@main")
+    try:
+        stopped = stamp_check(host, digest)
+        assert not stopped["converged"]
+        assert any("triton-server@main.service" in reason for reason in stopped["reasons"]), stopped["reasons"]
+    finally:
+        host.run_test("systemctl start triton-server@main")
+    for _ in range(60):
+        if stamp_check(host, digest)["converged"]:
+            break
+    else:
+        raise AssertionError("the node did not come back to its stamped state after the unit was started again")

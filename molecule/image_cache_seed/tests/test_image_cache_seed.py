@@ -1,5 +1,6 @@
-"""image_cache, seed: the cache host pulls and saves once, the controller gets the tarball and its .sha256, the other
-nodes (never logged in) load it; every node ends with the lab image's ID."""
+"""image_cache, seed: the cache host (reached as a non-root user with sudo) pulls and saves once, the controller gets
+the tarball (streamed, without become) and its .sha256, older controller tarballs of the repository are pruned, the
+other nodes (never logged in) load it; every node ends with the lab image's ID."""
 
 import hashlib
 import json
@@ -11,12 +12,16 @@ import pytest
 
 testinfra_hosts = ["ansible://all"]
 
+SCENARIO = Path(__file__).resolve().parents[1]
 REGISTRY = "registry.gpufleet-lab.test:5000"
 IMAGE = f"{REGISTRY}/nvidia/tritonserver:24.10-py3-lab-cpu"
 LAB_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
 SEED_HOST = "seed-cache"
+SEED_USER = "gpufleet-seed"
 CACHE = "/var/cache/gpufleet/images"
-NAME = "registry.gpufleet-lab.test_5000_nvidia_tritonserver_24.10-py3-lab-cpu.tar"
+SEED_DIR = "/var/cache/gpufleet-seed"
+PREFIX = "registry.gpufleet-lab.test_5000_nvidia_"
+NAME = PREFIX + "tritonserver_24.10-py3-lab-cpu.tar"
 FETCH = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "seed-fetch"
 
 
@@ -36,6 +41,14 @@ def controller_sha256():
     return digest
 
 
+def sha256_of(path):
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def hostname(host):
     return host.ansible.get_variables()["inventory_hostname"]
 
@@ -49,28 +62,60 @@ def test_image_id_is_the_lab_image(host, lab_id):
 
 def test_tarball_on_node(host, controller_sha256):
     d = host.file(CACHE)
-    assert d.is_directory and d.mode == 0o750 and d.user == "root"
+    assert d.is_directory and d.mode == 0o750 and d.user == "root" and d.group == "root"
     t = host.file(f"{CACHE}/{NAME}")
-    assert t.is_file and t.mode == 0o640 and t.user == "root" and t.group == "root"
+    # The cache host's copy is the seed folder's file (a hard link), so it carries the seed user's group.
+    group = SEED_USER if hostname(host) == SEED_HOST else "root"
+    assert t.is_file and t.mode == 0o640 and t.user == "root" and t.group == group
     assert t.sha256sum == controller_sha256
 
 
-def test_controller_sha256_matches_file(controller_sha256):
+def test_seed_folder_lets_only_the_connecting_user_in(host, controller_sha256):
+    if hostname(host) != SEED_HOST:
+        assert not host.file(SEED_DIR).exists
+        return
+    d = host.file(SEED_DIR)
+    assert d.is_directory and d.user == "root" and d.group == SEED_USER and d.mode == 0o750
+    t = host.file(f"{SEED_DIR}/{NAME}")
+    assert t.user == "root" and t.group == SEED_USER and t.mode == 0o640
+    assert t.sha256sum == controller_sha256
+    inodes = host.check_output(f"stat -c %i {SEED_DIR}/{NAME} {CACHE}/{NAME}").split()
+    assert inodes[0] == inodes[1], "the seed folder's tarball must be a hard link to the node's copy (no extra disk)"
+    assert host.run(f"runuser -u {SEED_USER} -- test -r {SEED_DIR}/{NAME}").rc == 0
+    assert host.run(f"runuser -u nobody -- test -r {SEED_DIR}/{NAME}").rc != 0
+    assert host.check_output(f"ls {SEED_DIR}") == NAME
+
+
+def test_controller_copy_equals_the_seed_tarball(host, controller_sha256):
     tarball = FETCH / NAME
     assert tarball.stat().st_mode & 0o777 == 0o640
-    h = hashlib.sha256()
-    with tarball.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    assert h.hexdigest() == controller_sha256
+    assert FETCH.stat().st_mode & 0o777 == 0o750
+    assert (FETCH / (NAME + ".sha256")).stat().st_mode & 0o007 == 0
+    assert sha256_of(tarball) == controller_sha256
+    if hostname(host) == SEED_HOST:
+        assert host.file(f"{SEED_DIR}/{NAME}").sha256sum == controller_sha256
+
+
+def test_controller_keeps_the_newest_tarballs_of_the_repository():
+    """prepare.yml planted older ones: 24.08 is beyond image_cache_retention (2), 24.09 stays with the one in use;
+    other repositories' tarballs are never touched."""
+    names = sorted(p.name for p in FETCH.iterdir())
+    gone = PREFIX + "tritonserver_24.08-py3-lab-cpu.tar"
+    assert gone not in names and gone + ".sha256" not in names
+    for kept in ["tritonserver_24.09-py3-lab-cpu.tar", "tritonserver_client_24.08.tar", "pytorch_24.08-py3.tar"]:
+        assert PREFIX + kept in names and PREFIX + kept + ".sha256" in names
+    assert NAME in names and NAME + ".sha256" in names
 
 
 def test_only_the_cache_host_logged_in(host):
+    """ngc_login ran on every node with the registry and the key: its default logs in the cache host only."""
     config = host.file("/root/.docker/config.json")
     if hostname(host) == SEED_HOST:
         assert config.mode == 0o600 and REGISTRY in json.loads(config.content_string)["auths"]
     else:
-        assert not config.exists, f"{hostname(host)} must not log in to the registry"
+        assert not config.exists or REGISTRY not in json.loads(config.content_string).get("auths", {}), (
+            f"{hostname(host)} must not log in to the registry"
+        )
 
 
 def test_only_the_cache_host_pulled(host):
@@ -80,3 +125,20 @@ def test_only_the_cache_host_pulled(host):
         assert REGISTRY in digests
     else:
         assert json.loads(digests) == []
+
+
+def test_fetch_streams_without_slurp(controller_sha256):
+    """With the controller's copy gone, the seed's part of the role fetches it again: -vvv shows the connection's
+    FETCH of the seed folder's file and no slurp (which would carry the whole tarball, base64, in memory)."""
+    tarball = FETCH / NAME
+    tarball.unlink()
+    cmd = ["ansible-playbook", "-vvv", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", SEED_HOST]
+    cmd += ["--tags", "image_cache_seed", str(SCENARIO / "fetch.yml")]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    assert f"FETCH {SEED_DIR}/{NAME} TO {tarball}" in out
+    modules = [line for line in out.splitlines() if "Using module file" in line]
+    assert modules and not [line for line in modules if "slurp" in line]
+    assert sha256_of(tarball) == controller_sha256
+    assert tarball.stat().st_mode & 0o777 == 0o640

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.plugins.action import ActionBase
+
+MODULE = "gpufleet.triton.verified_copy"
+
+
+class ActionModule(ActionBase):
+    # The remote temporary folder is made only when the file must be sent: a node that already has the file costs one
+    # module call, not three round trips.
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        for internal in ("_tmp_src", "_src_size"):
+            if internal in args:
+                raise AnsibleActionFail("%s is set by the action plugin, not by the task" % internal)
+        if not args.get("src") or not args.get("dest"):
+            raise AnsibleActionFail("src and dest are required")
+        try:
+            src = self._find_needle("files", os.path.expanduser(args["src"]))
+        except AnsibleError as exc:
+            raise AnsibleActionFail("src %s was not found on the controller: %s" % (args["src"], exc)) from exc
+        if not os.path.isfile(src):
+            raise AnsibleActionFail("src %s on the controller is not a regular file" % src)
+        args.update(src=src, _src_size=os.path.getsize(src))
+
+        try:
+            probe = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
+            if probe.get("failed") or not probe.get("copied") or self._task.check_mode:
+                result.update(probe)
+                return result
+            if self._connection._shell.tmpdir is None:
+                self._make_tmp_path()
+            tmp_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
+            self._transfer_file(src, tmp_src)
+            self._fixup_perms2((self._connection._shell.tmpdir, tmp_src))
+            args["_tmp_src"] = tmp_src
+            result.update(self._execute_module(MODULE, module_args=args, task_vars=task_vars))
+            return result
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)

@@ -1,0 +1,162 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: converge_stamp
+short_description: Record what a complete run left on a node, for the next run's fast path
+version_added: 0.1.0
+description:
+  - Writes the stamp that M(gpufleet.triton.converge_stamp_info) compares against, made of the digest of the run's
+    inputs (O(digest), from the P(gpufleet.triton.converge_digest#lookup) lookup) and a snapshot of what the roles own
+    on the node, taken now. C(playbooks/site.yml) calls it after every role succeeded, in a run not limited by tags.
+  - The snapshot covers every file below O(paths) (sha256, mode, owner; large files are hashed once and remembered in
+    an extended attribute), the state of O(services) (active and enabled), the version of O(packages), whether each of
+    O(images) is present, the version of the loaded NVIDIA kernel module, and whether each Triton in O(endpoints) is
+    ready with O(models).
+  - The file is written atomically with mode 0600 and only when its content changes.
+author:
+  - gpufleet.triton maintainers (@gpufleet)
+extends_documentation_fragment:
+  - gpufleet.triton.converge_stamp
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the stamp would change without writing it.
+  diff_mode:
+    support: none
+    description: No diff is shown.
+options:
+  paths:
+    description: Files and folders the roles own; a folder stands for everything below it.
+    type: list
+    elements: path
+    default: []
+  services:
+    description: systemd units whose active and enabled states are recorded.
+    type: list
+    elements: str
+    default: []
+  packages:
+    description: Packages whose installed versions are recorded (dpkg or rpm).
+    type: list
+    elements: str
+    default: []
+  images:
+    description: Image IDs (sha256:...) that must stay in the Docker engine.
+    type: list
+    elements: str
+    default: []
+  endpoints:
+    description: Base URLs of the node's Triton instances (HTTP), e.g. V(http://127.0.0.1:8000).
+    type: list
+    elements: str
+    default: []
+  models:
+    description: Models that must be ready on every one of O(endpoints).
+    type: list
+    elements: str
+    default: []
+seealso:
+  - module: gpufleet.triton.converge_stamp_info
+"""
+
+EXAMPLES = r"""
+- name: Stamp the node as converged for these inputs
+  gpufleet.triton.converge_stamp:
+    digest: "{{ __site_inputs_digest }}"
+    paths: [/etc/docker/daemon.json, /etc/triton-server]
+    services: [docker.service, triton-server@main.service]
+    images: ["{{ image_cache_image_id }}"]
+    endpoints: [http://127.0.0.1:8000]
+    models: [add_sub]
+"""
+
+RETURN = r"""
+path:
+  description: Where the stamp is kept.
+  returned: always
+  type: str
+  sample: /var/lib/gpufleet/converged.json
+snapshot:
+  description: What was recorded (files, services, packages, images, endpoints, nvidia_module).
+  returned: always
+  type: dict
+"""
+
+import json
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpufleet.triton.plugins.module_utils._converge_stamp import (
+    COMMON_ARGS,
+    STAMP_VERSION,
+    read_stamp,
+    snapshot,
+)
+
+SPEC_KEYS = ("paths", "services", "packages", "images", "endpoints", "models")
+
+
+class Stamp:
+    def __init__(self, module):
+        self.module = module
+        self.path = module.params["path"]
+
+    def write(self, text):
+        folder = os.path.dirname(self.path)
+        if not os.path.isdir(folder):
+            os.makedirs(folder, 0o700)
+        handle, tmp = tempfile.mkstemp(dir=folder, prefix=".converged.")
+        try:
+            with os.fdopen(handle, "w") as out:
+                out.write(text)
+            os.chmod(tmp, 0o600)
+            os.rename(tmp, self.path)
+        except Exception:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def run(self):
+        params = self.module.params
+        spec = dict((key, params[key]) for key in SPEC_KEYS)
+        spec["paths"] = sorted(set(spec["paths"]) - {self.path})
+        taken = snapshot(spec, timeout=params["timeout"], remember=not self.module.check_mode)
+        stamp = {"version": STAMP_VERSION, "digest": params["digest"], "spec": spec, "snapshot": taken}
+        before, _reason = read_stamp(self.path)
+        changed = before != stamp
+        if changed and not self.module.check_mode:
+            self.write(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
+        return dict(changed=changed, path=self.path, snapshot=taken)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            COMMON_ARGS,
+            paths=dict(type="list", elements="path", default=[]),
+            services=dict(type="list", elements="str", default=[]),
+            packages=dict(type="list", elements="str", default=[]),
+            images=dict(type="list", elements="str", default=[]),
+            endpoints=dict(type="list", elements="str", default=[]),
+            models=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    digest = module.params["digest"]
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        module.fail_json(msg="digest must be 64 lowercase hexadecimal digits, got %r" % digest)
+    module.exit_json(**Stamp(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: verified_copy
+short_description: Copy a large file to a node unless the node already has a file with its sha256
+version_added: 0.1.0
+description:
+  - Transfers O(src) from the controller to O(dest) on the node unless O(dest) already holds a file whose sha256 is
+    O(sha256). Made for multi-gigabyte image tarballs sent to many nodes, where every extra read of the file counts.
+  - The controller reads the file once, in the connection's own transfer (C(sftp)/C(scp) over SSH, C(docker exec)
+    for containers); nothing is hashed on the controller, the caller gives the expected O(sha256). The node reads the
+    arrived bytes once to check them. The file replaces O(dest) (atomic rename in O(dest)'s folder) only after its
+    sha256 matched; otherwise the transferred copy is removed, O(dest) is left as it was and the task fails with both
+    checksums.
+  - The sha256 of a file already at O(dest) is remembered in an extended attribute (C(user.gpufleet.sha256)) together
+    with the file's size, modification time and inode. Later runs trust it while those three are unchanged, instead of
+    reading a multi-gigabyte file again (O(checksum_cache)). File systems without user extended attributes simply
+    hash every time.
+author:
+  - gpufleet.triton maintainers (@gpufleet)
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  action:
+    support: full
+    description: The transfer is done by the action plugin of the same name, through the connection.
+  async:
+    support: none
+    description: Not supported.
+  check_mode:
+    support: full
+    description: Reports whether the file would be transferred (RV(copied)) without transferring or changing anything.
+  diff_mode:
+    support: none
+    description: The file is binary; no diff is shown.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on POSIX nodes.
+options:
+  src:
+    description:
+      - Path of the file on the controller. A relative path is searched in the role's or play's C(files) folder.
+    type: path
+    required: true
+  dest:
+    description: Path of the file on the node. Its folder must exist.
+    type: path
+    required: true
+  sha256:
+    description: The file's sha256, 64 hexadecimal digits.
+    type: str
+    required: true
+  checksum_cache:
+    description:
+      - Trust the sha256 recorded in O(dest)'s extended attribute while its size, modification time and inode are
+        unchanged. V(false) reads and hashes O(dest) on every run.
+    type: bool
+    default: true
+  _tmp_src:
+    description: Internal, set by the action plugin to the transferred file's path on the node; never set it in a task.
+    type: path
+  _src_size:
+    description: Internal, set by the action plugin to the size of O(src); never set it in a task.
+    type: int
+    default: 0
+notes:
+  - Compared with M(ansible.builtin.copy), which hashes the file on the controller and the node with sha1 and then
+    leaves the sha256 check to a further task, this reads the file twice in all instead of four times.
+  - The cache trusts the modification time as C(rsync)'s quick check does; set O(checksum_cache=false) where files can
+    be rewritten with their old modification time.
+seealso:
+  - module: ansible.builtin.copy
+"""
+
+EXAMPLES = r"""
+- name: Put the Triton tarball on the node unless it is already there
+  gpufleet.triton.verified_copy:
+    src: /srv/images/tritonserver-24.10-py3.tar
+    dest: /var/cache/gpufleet/images/tritonserver-24.10-py3.tar
+    sha256: 69da9f6b956b75580da1021d026b3e570d7fdf07cb1d25949efa5162148256cb
+    owner: root
+    group: root
+    mode: "0640"
+
+- name: Ask whether the node needs the file, without sending it
+  gpufleet.triton.verified_copy:
+    src: /srv/images/tritonserver-24.10-py3.tar
+    dest: /var/cache/gpufleet/images/tritonserver-24.10-py3.tar
+    sha256: 69da9f6b956b75580da1021d026b3e570d7fdf07cb1d25949efa5162148256cb
+  check_mode: true
+  register: tarball_on_node
+"""
+
+RETURN = r"""
+dest:
+  description: Path of the file on the node.
+  returned: always
+  type: str
+  sample: /var/cache/gpufleet/images/tritonserver-24.10-py3.tar
+sha256:
+  description: The file's sha256.
+  returned: always
+  type: str
+  sample: 69da9f6b956b75580da1021d026b3e570d7fdf07cb1d25949efa5162148256cb
+size:
+  description: Size of the file in bytes.
+  returned: always
+  type: int
+  sample: 363068416
+copied:
+  description: Whether the file was transferred (in check mode, whether it would be).
+  returned: always
+  type: bool
+transferred:
+  description: Bytes sent to the node by this task (in check mode, the bytes that would be sent).
+  returned: always
+  type: int
+  sample: 0
+checksum_cached:
+  description: Whether the sha256 of the file already at O(dest) came from its extended attribute rather than a read.
+  returned: always
+  type: bool
+"""
+
+import errno
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256, remember_sha256
+
+
+class VerifiedCopy:
+    def __init__(self, module):
+        self.module = module
+        self.dest = module.params["dest"]
+        self.want = module.params["sha256"].lower()
+        self.tmp_src = module.params["_tmp_src"]
+        self.cache = module.params["checksum_cache"]
+        self.cached = False
+
+    def fail(self, msg):
+        self.module.fail_json(msg=msg, dest=self.dest, sha256=self.want)
+
+    def current_sha256(self):
+        """The sha256 of the file at dest (None when there is none), from the cache when it still holds."""
+        try:
+            st = os.stat(self.dest)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None, 0
+            self.fail("cannot read %s: %s" % (self.dest, exc.strerror))
+        if not os.path.isfile(self.dest):
+            self.fail("%s exists on the node and is not a regular file" % self.dest)
+        digest, self.cached = file_sha256(self.dest, use_cache=self.cache, remember=not self.module.check_mode)
+        return digest, st.st_size
+
+    def attributes(self, changed):
+        args = self.module.load_file_common_arguments(self.module.params, path=self.dest)
+        return self.module.set_fs_attributes_if_different(args, changed)
+
+    def run(self):
+        result = dict(dest=self.dest, sha256=self.want, copied=False, transferred=0, checksum_cached=False)
+        if self.tmp_src is not None:
+            # second call, after the action plugin sent the file
+            result.update(self.install())
+            return result
+        digest, size = self.current_sha256()
+        result["checksum_cached"] = self.cached
+        if digest == self.want:
+            result.update(size=size, changed=self.attributes(False))
+        else:
+            size = self.module.params["_src_size"]
+            result.update(size=size, copied=True, transferred=size, changed=True)
+        return result
+
+    def install(self):
+        """Check the transferred file and move it into place."""
+        size = os.path.getsize(self.tmp_src)
+        got, _cached = file_sha256(self.tmp_src, use_cache=False)
+        if got != self.want:
+            os.unlink(self.tmp_src)
+            self.fail(
+                "%s arrived on the node with sha256 %s (%d bytes), expected %s; the transferred copy was removed and "
+                "%s was left as it was" % (self.module.params["src"], got, size, self.want, self.dest)
+            )
+        self.module.atomic_move(self.tmp_src, self.dest)
+        self.attributes(True)
+        if self.cache:
+            remember_sha256(self.dest, got)
+        return dict(size=size, copied=True, transferred=size, changed=True)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            src=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+            sha256=dict(type="str", required=True),
+            checksum_cache=dict(type="bool", default=True),
+            _tmp_src=dict(type="path"),
+            _src_size=dict(type="int", default=0),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    sha = module.params["sha256"]
+    if len(sha) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha):
+        module.fail_json(msg="sha256 must be 64 hexadecimal digits, got %r" % sha)
+    module.exit_json(**VerifiedCopy(module).run())
+
+
+if __name__ == "__main__":
+    main()
