@@ -26,11 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".venv" / "bin"
-LAB = Path(os.environ.get("GPUFLEET_LAB_CACHE", "/var/cache/gpufleet-lab"))
-TARBALL = LAB / "images" / "tritonserver-24.10-py3-lab-cpu.tar"
-IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
+from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet
+
 CACHE = "/var/cache/gpufleet/images"
 NODES = ["bench-ic-1", "bench-ic-2", "bench-ic-3"]
 COPY_TASK = "Copy the tarball to nodes that lack a file with its sha256"
@@ -62,18 +59,6 @@ def run(*cmd, env=None, check=True):
     if check and res.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}")
     return res
-
-
-def fleet(env, state, nodes):
-    run(
-        "ansible-playbook",
-        "lab/fleet.yml",
-        "-e",
-        f"lab_fleet_state={state}",
-        "-e",
-        json.dumps({"lab_fleet_nodes": nodes}),
-        env=env,
-    )
 
 
 def cache_files(node):
@@ -152,9 +137,7 @@ def reset(nodes):
 def main():
     sha256 = (TARBALL.parent / (TARBALL.name + ".sha256")).read_text().split()[0]
     size = TARBALL.stat().st_size
-    work = Path(tempfile.mkdtemp(prefix="bench-image-cache-"))
-    (work / "ansible_collections" / "gpufleet").mkdir(parents=True)
-    (work / "ansible_collections" / "gpufleet" / "triton").symlink_to(ROOT)
+    work = collection_root(Path(tempfile.mkdtemp(prefix="bench-image-cache-")))
     (work / "engine.yml").write_text(ENGINE)
     (work / "image.yml").write_text(IMAGE_PLAY.format(image=IMAGE, tarball=TARBALL, sha256=sha256))
     hosts = {n: {"ansible_connection": "community.docker.docker"} for n in NODES}

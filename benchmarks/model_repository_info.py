@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from _lab import collection_root  # noqa: E402 - benchmarks/ is on sys.path when this script runs
 
 MODEL_PY = (
     "import triton_python_backend_utils as pb_utils\n\n\nclass TritonPythonModel:\n"
@@ -60,13 +61,6 @@ def generate(repo: Path, count: int) -> None:
                 f'name: "{name}"\nbackend: "python"\nmax_batch_size: 8\n{IO}'
                 "dynamic_batching { preferred_batch_size: [ 4, 8 ] }\ninstance_group [ { kind: KIND_CPU count: 1 } ]\n"
             )
-
-
-def collection_root(tmp: Path) -> Path:
-    root = tmp / "collections"
-    (root / "ansible_collections" / "gpufleet").mkdir(parents=True)
-    (root / "ansible_collections" / "gpufleet" / "triton").symlink_to(ROOT)
-    return root
 
 
 def _children_cpu() -> float:
@@ -157,7 +151,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="gpufleet-bench-"))
     try:
-        coll = collection_root(tmp)
+        coll = collection_root(tmp / "collections")
         sys.path.insert(0, str(coll))
         env = dict(
             os.environ,

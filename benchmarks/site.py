@@ -22,15 +22,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".venv" / "bin"
-LAB = Path(os.environ.get("GPUFLEET_LAB_CACHE", "/var/cache/gpufleet-lab"))
-TARBALL = LAB / "images" / "tritonserver-24.10-py3-lab-cpu.tar"
-IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
-# This checkout as gpufleet.triton (not a copy installed in ~/.ansible/collections).
-COLLECTIONS = Path(tempfile.mkdtemp(prefix="bench-site-collections-"))
-(COLLECTIONS / "ansible_collections" / "gpufleet").mkdir(parents=True)
-(COLLECTIONS / "ansible_collections" / "gpufleet" / "triton").symlink_to(ROOT)
+from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet
+
+COLLECTIONS = collection_root(Path(tempfile.mkdtemp(prefix="bench-site-collections-")))
 ENV = dict(
     os.environ,
     PATH=f"{VENV}:{os.environ['PATH']}",
@@ -97,17 +91,6 @@ def playbook(inv, path, *args):
     return timed("ansible-playbook", path, "-i", inv, "-e", f"lab_checkout={ROOT}", *args)
 
 
-def fleet(state, nodes):
-    run(
-        "ansible-playbook",
-        "lab/fleet.yml",
-        "-e",
-        f"lab_fleet_state={state}",
-        "-e",
-        '{"lab_fleet_nodes": ' + str(list(nodes)).replace("'", '"') + "}",
-    )
-
-
 def raw_steps(node):
     """The seed's steps by hand, inside a fresh node: engine, load, run, wait."""
     run("docker", "cp", str(TARBALL), f"{node}:/root/triton.tar")
@@ -127,15 +110,15 @@ def raw_steps(node):
 def main():
     nodes = ["bench-node-1", "bench-node-2", "bench-node-3"]
     rows = []
-    fleet("absent", [*nodes, "bench-raw"])
-    fleet("present", ["bench-node-1", "bench-raw"])
+    fleet(ENV, "absent", [*nodes, "bench-raw"])
+    fleet(ENV, "present", ["bench-node-1", "bench-raw"])
     try:
         with tempfile.TemporaryDirectory() as tmp:
             inv = inventory(tmp)
             raw = raw_steps("bench-raw")
             bare, profile = profiled_site(inv)
             rows.append(("bare node -> models ready (tarball)", bare, "raw: engine + load + run + wait", raw))
-            fleet("present", nodes)
+            fleet(ENV, "present", nodes)
             playbook(inv, "site.yml", "-e", "triton_rollout_serial=3")
             for limit, label in (("bench-node-1", "1 node"), ("all", "3 nodes")):
                 again = playbook(inv, "site.yml", "-l", limit, "-e", "triton_rollout_serial=3")
@@ -144,7 +127,7 @@ def main():
                 full = playbook(inv, "site.yml", "-l", limit, "-e", "triton_rollout_serial=3 site_skip_converged=false")
                 rows.append((f"same, every role run (site_skip_converged=false), {label}", full, "same", base))
     finally:
-        fleet("absent", [*nodes, "bench-raw"])
+        fleet(ENV, "absent", [*nodes, "bench-raw"])
         shutil.rmtree(COLLECTIONS, ignore_errors=True)
     print("| measure | seconds | baseline | seconds | ratio |")
     print("|---|---:|---|---:|---:|")

@@ -19,10 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".venv" / "bin"
-LAB = Path(os.environ.get("GPUFLEET_LAB_CACHE", "/var/cache/gpufleet-lab"))
-TARBALL = LAB / "images" / "tritonserver-24.10-py3-lab-cpu.tar"
+from _lab import ROOT, TARBALL, VENV, collection_root
+
 IMAGE = "localhost/gpufleet-lab/debian12"
 NODE = "bench-verified-copy"
 DEST = "/var/cache/bench/file"
@@ -53,9 +51,7 @@ def sha256(path):
 
 def main():
     big_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 2048
-    work = Path(tempfile.mkdtemp(prefix="bench-verified-copy-", dir="/var/tmp"))
-    (work / "ansible_collections" / "gpufleet").mkdir(parents=True)
-    (work / "ansible_collections" / "gpufleet" / "triton").symlink_to(ROOT)
+    work = collection_root(Path(tempfile.mkdtemp(prefix="bench-verified-copy-", dir="/var/tmp")))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work), ANSIBLE_PIPELINING="true",
                ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOAD_CALLBACK_PLUGINS="true",
                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")  # fmt: skip
