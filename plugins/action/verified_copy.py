@@ -10,6 +10,7 @@ __metaclass__ = type
 import os
 
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 MODULE = "gpufleet.triton.verified_copy"
@@ -39,10 +40,11 @@ class ActionModule(ActionBase):
         args.update(src=src, _src_size=os.path.getsize(src))
 
         try:
-            probe = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
-            if probe.get("failed") or not probe.get("copied") or self._task.check_mode:
-                result.update(probe)
-                return result
+            if self._task.check_mode or boolean(args.get("probe", True), strict=False):
+                probe = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
+                if probe.get("failed") or not probe.get("copied") or self._task.check_mode:
+                    result.update(probe)
+                    return result
             if self._connection._shell.tmpdir is None:
                 self._make_tmp_path()
             tmp_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))

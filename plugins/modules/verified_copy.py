@@ -66,6 +66,14 @@ options:
         unchanged. V(false) reads and hashes O(dest) on every run.
     type: bool
     default: true
+  probe:
+    description:
+      - Ask the node first whether O(dest) already holds a file with O(sha256) (one module call, answered from the
+        extended attribute on a re-run). V(false) sends the file without asking, for a caller that has just asked
+        with a check-mode run of this module and knows the file is missing; it saves a module call per node. Check
+        mode always asks.
+    type: bool
+    default: true
   _tmp_src:
     description: Internal, set by the action plugin to the transferred file's path on the node; never set it in a task.
     type: path
@@ -207,6 +215,7 @@ def main():
             dest=dict(type="path", required=True),
             sha256=dict(type="str", required=True),
             checksum_cache=dict(type="bool", default=True),
+            probe=dict(type="bool", default=True),
             _tmp_src=dict(type="path"),
             _src_size=dict(type="int", default=0),
         ),

@@ -124,3 +124,19 @@ def test_bad_arguments(ansible_bin, files, change, needle):
     res = copy(ansible_bin, remote_tmp, dict(args_for(src, dest), **change))
     assert res["failed"] and needle in res["msg"], res
     assert not dest.exists()
+
+
+def test_without_probe_the_file_is_sent_and_checked_once(ansible_bin, files):
+    src, dest, remote_tmp = files
+    res = copy(ansible_bin, remote_tmp, args_for(src, dest, probe=False))
+    assert res["changed"] and res["copied"] and res["transferred"] == src.stat().st_size
+    assert dest.read_bytes() == src.read_bytes()
+    wrong = copy(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), sha256="1" * 64, probe=False))
+    assert wrong["failed"] and "1" * 64 in wrong["msg"] and dest.read_bytes() == src.read_bytes()
+
+
+def test_check_mode_asks_even_without_probe(ansible_bin, files):
+    src, dest, remote_tmp = files
+    copy(ansible_bin, remote_tmp, args_for(src, dest))
+    res = copy(ansible_bin, remote_tmp, args_for(src, dest, probe=False), check=True)
+    assert not res["changed"] and not res["copied"] and res["transferred"] == 0

@@ -1,0 +1,16 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The rule for a model's folder name, shared by the model_stage action plugin (controller) and module (node)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def model_name_error(name):
+    """Why name cannot be a model folder of a repository, or None when it can."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        return "model names must be plain folder names (no '/', not '.' or '..'), got %r" % (name,)
+    return None

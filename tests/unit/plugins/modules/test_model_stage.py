@@ -1,0 +1,171 @@
+"""gpufleet.triton.model_stage: through `ansible` (packing, transfer, module), and the module alone for bad archives."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from adhoc import run_adhoc
+from ansible_collections.gpufleet.triton.plugins.action.model_stage import entries, pack
+
+MODULE_FILE = Path(__file__).resolve().parents[4] / "plugins" / "modules" / "model_stage.py"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A controller repository: add_sub (two versions, an executable helper, a linked file, an empty folder), echo."""
+    src = tmp_path / "ctl"
+    (src / "add_sub" / "1").mkdir(parents=True)
+    (src / "add_sub" / "2").mkdir()
+    (src / "add_sub" / "3").mkdir()  # a version folder with nothing in it yet
+    (src / "add_sub" / "config.pbtxt").write_text('backend: "python"\n')
+    (src / "add_sub" / "1" / "model.py").write_text("# v1\n")
+    (src / "add_sub" / "2" / "model.py").write_bytes(os.urandom(2 * 1024 * 1024 + 3))
+    (src / "add_sub" / "2" / "run.sh").write_text("#!/bin/sh\n")
+    (src / "add_sub" / "2" / "run.sh").chmod(0o750)
+    (tmp_path / "labels.txt").write_text("a\nb\n")
+    (src / "add_sub" / "labels.txt").symlink_to(tmp_path / "labels.txt")
+    (src / "echo" / "1").mkdir(parents=True)
+    (src / "echo" / "1" / "model.py").write_text("# echo\n")
+    dest = tmp_path / "node" / "staging"
+    remote_tmp = tmp_path / "remote-tmp"
+    remote_tmp.mkdir()
+    return src, dest, remote_tmp
+
+
+def stage(ansible_bin, remote_tmp, args, check=False):
+    _rc, result = run_adhoc(
+        ansible_bin, "gpufleet.triton.model_stage", args, check=check, env={"ANSIBLE_REMOTE_TMP": str(remote_tmp)}
+    )
+    assert list(remote_tmp.iterdir()) == [], "the remote temporary folder was left behind"
+    return result
+
+
+def tree(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_stages_models_in_one_transfer_with_modes(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    dest.mkdir(parents=True)
+    (dest / "other").mkdir()
+    (dest / "other" / "keep.txt").write_text("not managed by this task")
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["add_sub", "echo"]))
+    assert res["changed"] and res["models"] == ["add_sub", "echo"]
+    assert res["files"] == 6 and res["bytes"] == sum(p.stat().st_size for p in src.rglob("*") if p.is_file())
+    assert tree(dest / "add_sub") == tree(src / "add_sub")
+    assert (dest / "add_sub" / "2" / "model.py").read_bytes() == (src / "add_sub" / "2" / "model.py").read_bytes()
+    assert (dest / "add_sub" / "labels.txt").read_text() == "a\nb\n" and not (
+        dest / "add_sub" / "labels.txt"
+    ).is_symlink()
+    assert (dest / "add_sub" / "3").is_dir()
+    modes = {p: stat.S_IMODE((dest / "add_sub" / p).stat().st_mode) for p in ("2/run.sh", "2/model.py", "1", "3")}
+    assert modes == {"2/run.sh": 0o755, "2/model.py": 0o644, "1": 0o755, "3": 0o755}
+    assert (dest / "other" / "keep.txt").read_text() == "not managed by this task"
+
+
+def test_restaging_replaces_the_model_folder(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["add_sub"]))
+    (dest / "add_sub" / "1" / "stale.bin").write_text("left by an earlier version")
+    (src / "add_sub" / "1" / "model.py").write_text("# v1, changed\n")
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["add_sub"]))
+    assert res["changed"]
+    assert not (dest / "add_sub" / "1" / "stale.bin").exists()
+    assert (dest / "add_sub" / "1" / "model.py").read_text() == "# v1, changed\n"
+
+
+def test_check_mode_reports_and_writes_nothing(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo"]), check=True)
+    assert res["changed"] and res["files"] == 1 and res["bytes"] == len("# echo\n")
+    assert not dest.exists()
+
+
+def test_no_models_is_no_change(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=[]))
+    assert not res["changed"] and not res.get("failed") and not dest.exists()
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", ".", ""])
+def test_bad_model_name_fails_naming_it(ansible_bin, repo, name):
+    src, dest, remote_tmp = repo
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=[name]))
+    assert res["failed"] and "models" in res["msg"] and repr(name) in res["msg"]
+    assert not dest.exists()
+
+
+def test_missing_model_folder_fails_naming_it(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo", "absent_model"]))
+    assert res["failed"] and str(src / "absent_model") in res["msg"]
+    assert not dest.exists()
+
+
+def test_broken_link_fails_before_anything_is_sent(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    (src / "echo" / "1" / "weights.bin").symlink_to(src / "nowhere.bin")
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo"]))
+    assert res["failed"] and str(src / "echo" / "1" / "weights.bin") in res["msg"]
+    assert not dest.exists()
+
+
+def run_module(args):
+    """The module file alone, as Ansible runs it (arguments on stdin), fed archives the controller never sends."""
+    env = dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"])
+    proc = subprocess.run(
+        [sys.executable, str(MODULE_FILE)], input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def archive(repo, tmp_path):
+    src, dest, _remote_tmp = repo
+    path = tmp_path / "models.tar"
+    manifest = pack(entries(str(src), ["add_sub", "echo"]), str(path))
+    return src, dest, path, manifest
+
+
+def test_file_changed_in_transit_fails_and_removes_what_was_staged(archive):
+    src, dest, path, manifest = archive
+    dest.mkdir(parents=True)
+    (dest / "echo").mkdir()
+    (dest / "echo" / "old.txt").write_text("an earlier staged copy")
+    manifest["add_sub/2/model.py"] = "0" * 64
+    res = run_module(
+        dict(src=str(src), dest=str(dest), models=["add_sub", "echo"], _tmp_src=str(path), _manifest=manifest)
+    )
+    assert res["failed"] and "add_sub/2/model.py" in res["msg"] and "0" * 64 in res["msg"]
+    assert os.listdir(dest) == []
+
+
+def test_truncated_archive_fails_naming_the_models(archive):
+    src, dest, path, manifest = archive
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    res = run_module(
+        dict(src=str(src), dest=str(dest), models=["add_sub", "echo"], _tmp_src=str(path), _manifest=manifest)
+    )
+    assert res["failed"] and "add_sub, echo" in res["msg"]
+    assert not (dest / "add_sub").exists() and not (dest / "echo").exists()
+
+
+def test_member_outside_the_models_is_refused(archive):
+    src, dest, path, manifest = archive
+    res = run_module(dict(src=str(src), dest=str(dest), models=["echo"], _tmp_src=str(path), _manifest=manifest))
+    assert res["failed"] and "add_sub" in res["msg"] and "outside the models" in res["msg"]
+    assert not (dest / "add_sub").exists()
+
+
+def test_internal_options_cannot_be_set_by_a_task(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo"], _tmp_src="/etc/passwd"))
+    assert res["failed"] and "_tmp_src" in res["msg"]
