@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Benchmark gpufleet.triton.verified_copy against `docker cp` and the copy+stat pair it replaced; prints a table.
+"""Benchmark gpufleet.triton.verified_copy against a plain copy and the copy+stat pair it replaced; prints a table.
 
-One lab container (the debian12 instance image, no systemd needed) receives the lab's Triton tarball and a larger
-random file. For each file: `docker cp` (the plain transfer, the baseline), ansible.builtin.copy followed by a stat
-with sha256 (what image_cache did before), verified_copy on a node without the file, and verified_copy again (the
-node has it). Seconds are whole ad-hoc `ansible` runs minus an `ansible -m ping` run, so Ansible's start-up and one
-round trip are not counted against the copy. Goal (issue 4): first copy within 1.3x of the plain transfer.
+One lab container (the debian12 instance image, no systemd needed, sshd added) receives the lab's Triton tarball and
+a larger random file, over two transports: the Docker connection (the lab's) and SSH (a fleet's). For each file and
+transport: the plain copy (`docker cp`, `scp`: the baseline), the connection's own transfer alone (`docker exec -i
+... dd`, which is what the Docker connection's put_file runs; `sftp`, what the SSH connection's runs),
+ansible.builtin.copy followed by a stat with sha256 (what image_cache did before), verified_copy on a node without the
+file, and verified_copy again (the node has it). Seconds are whole ad-hoc `ansible` runs minus an `ansible -m ping`
+run, so Ansible's start-up and one round trip are not counted against the copy. Each plain copy, transfer alone and
+first verified_copy is the best of two runs, each started after `sync` on a node without the file. Goal (issue 4):
+first copy within 1.3x of the plain copy.
 
 Run from the checkout after `make lab`. Usage: verified_copy.py [size of the large file in MiB, default 2048]
 """
@@ -39,10 +43,77 @@ def timed(*cmd, env=None):
     return time.monotonic() - start, res
 
 
-def ansible(env, module, args, *extra):
+def fresh(reset):
+    """Remove the node's copy and write back every dirty page, so no measure pays for the one before it."""
+    run(*reset)
+    run("sync")
+
+
+def best(reset, measure, *args, times=2):
+    """The fastest of a few runs of measure(*args) -> (seconds, result), each on a node without the file:
+    (seconds, the last result)."""
+    seconds = []
+    for _ in range(times):
+        fresh(reset)
+        took, res = measure(*args)
+        seconds.append(took)
+    return min(seconds), res
+
+
+def ansible(env, transport, module, args):
     params = ["-a", json.dumps(args)] if args else []
-    return timed(VENV / "ansible", NODE, "-i", f"{NODE},", "-c", "community.docker.docker", "-m", module, *params,
-                 *extra, env=env)  # fmt: skip
+    env = dict(env, **transport.get("env", {}))
+    return timed(VENV / "ansible", NODE, "-i", f"{NODE},", *transport["ansible"], "-m", module, *params, env=env)
+
+
+def transports(work):
+    """How ansible, the plain copy and the connection's own transfer reach the node, per transport."""
+    key = work / "id_ed25519"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+    setup = (
+        "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+        "openssh-server >/dev/null; mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; "
+        "cat > /root/.ssh/authorized_keys; /usr/sbin/sshd"
+    )  # fmt: skip
+    subprocess.run(["docker", "exec", "-i", NODE, "sh", "-c", setup], input=(work / "id_ed25519.pub").read_bytes(),
+                   check=True, capture_output=True)  # fmt: skip
+    addr = run("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", NODE)
+    addr = addr.stdout.split()[0]
+    opts = ["-i", str(key)] + [
+        f"-o{o}" for o in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR")
+    ]
+    ways = {
+        "docker": {
+            "ansible": ["-c", "community.docker.docker"],
+            "plain": lambda path: ("docker", "cp", str(path), f"{NODE}:{DEST}"),
+            "own": lambda path: ("sh", "-c", f'docker exec -i {NODE} /bin/sh -c "dd of={DEST} bs=65536" < "{path}"'),
+            "names": ("`docker cp`", "`docker exec dd`"),
+        },
+        "ssh": {
+            "ansible": [
+                "-c",
+                "ssh",
+                "-e",
+                json.dumps(
+                    {
+                        "ansible_host": addr,
+                        "ansible_user": "root",
+                        "ansible_ssh_private_key_file": str(key),
+                        "ansible_ssh_common_args": " ".join(opts[2:]),
+                    }
+                ),
+            ],
+            "plain": lambda path: ("scp", "-q", *opts, str(path), f"root@{addr}:{DEST}"),
+            "own": lambda path: ("sh", "-c", f"echo 'put {path} {DEST}' | sftp -q -b - {' '.join(opts)} root@{addr}"),
+            "names": ("`scp`", "`sftp`"),
+        },
+    }
+    # The same SSH path with Ansible's own default ssh_args, which compress (ansible.cfg here leaves -C out). Its own
+    # control socket folder: a master opened without -C would otherwise carry these runs too.
+    compressed = dict(ways["ssh"], env={"ANSIBLE_SSH_ARGS": "-C -o ControlMaster=auto -o ControlPersist=60s",
+                                        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(work / "cp-compressed")})  # fmt: skip
+    ways["ssh with -C (Ansible's default ssh_args)"] = compressed
+    return ways
 
 
 def sha256(path):
@@ -66,36 +137,43 @@ def main():
         run("docker", "rm", "-f", NODE, check=False)
         run("docker", "run", "-d", "--name", NODE, "--entrypoint", "sleep", IMAGE, "infinity")
         run("docker", "exec", NODE, "mkdir", "-p", os.path.dirname(DEST))
-        ping, _ = ansible(env, "ansible.builtin.ping", {})
         reset = ("docker", "exec", NODE, "rm", "-f", DEST)
-        for path, digest in files:
-            size = path.stat().st_size
-            with path.open("rb") as warm:  # the controller's page cache, as for every later measure
-                while warm.read(1 << 24):
-                    pass
-            run(*reset)
-            cp, _ = timed("docker", "cp", str(path), f"{NODE}:{DEST}")
-            run(*reset)
-            copy, _ = ansible(env, "ansible.builtin.copy", {"src": str(path), "dest": DEST, "mode": "0640"})
-            stat, _ = ansible(env, "ansible.builtin.stat", {"path": DEST, "checksum_algorithm": "sha256"})
-            run(*reset)
-            args = {"src": str(path), "dest": DEST, "sha256": digest, "mode": "0640"}
-            first, res = ansible(env, "gpufleet.triton.verified_copy", args)
-            sent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
-            again, res = ansible(env, "gpufleet.triton.verified_copy", args)
-            resent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
-            rows.append((path.name, size, cp, copy + stat - 2 * ping, first - ping, sent, again, resent))
+        for name, transport in transports(work).items():
+            ping, _ = ansible(env, transport, "ansible.builtin.ping", {})
+            for path, digest in files:
+                size = path.stat().st_size
+                with path.open("rb") as warm:  # the controller's page cache, as for every later measure
+                    while warm.read(1 << 24):
+                        pass
+                plain, _ = best(reset, timed, *transport["plain"](path))
+                own, _ = best(reset, timed, *transport["own"](path))
+                fresh(reset)
+                copy, _ = ansible(
+                    env, transport, "ansible.builtin.copy", {"src": str(path), "dest": DEST, "mode": "0640"}
+                )
+                stat, _ = ansible(
+                    env, transport, "ansible.builtin.stat", {"path": DEST, "checksum_algorithm": "sha256"}
+                )
+                args = {"src": str(path), "dest": DEST, "sha256": digest, "mode": "0640"}
+                first, res = best(reset, ansible, env, transport, "gpufleet.triton.verified_copy", args)
+                sent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
+                again, res = ansible(env, transport, "gpufleet.triton.verified_copy", args)
+                resent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
+                rows.append((name, transport["names"], ping, path.name, size, plain, own, copy + stat - 2 * ping,
+                             first - ping, sent, again, resent))  # fmt: skip
     finally:
         run("docker", "rm", "-f", NODE, check=False)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"load average (1 min) at start: {load:.1f}; `ansible -m ping` on the node: {ping:.2f} s (subtracted)\n")
-    print("| file | MiB | `docker cp` s | copy + stat sha256 s | verified_copy first s | bytes sent "
-          "| first / `docker cp` | re-run s (whole run, ping included) | bytes sent |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, size, cp, old, first, sent, again, resent in rows:
+    print(f"load average (1 min) at start: {load:.1f}; an `ansible -m ping` run is subtracted from each Ansible run\n")
+    print("| transport | file | MiB | plain copy s | connection's transfer alone s | copy + stat sha256 s "
+          "| verified_copy first s | bytes sent | first / plain | first / connection's transfer "
+          "| re-run s (whole run, ping included) | bytes sent |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (plain_name, own_name), ping, file, size, plain, own, old, first, sent, again, resent in rows:
         print(
-            f"| {name} | {size / 2**20:.0f} | {cp:.2f} | {old:.2f} | {first:.2f} | {sent:,} | {first / cp:.2f}x "
-            f"| {again:.2f} | {resent:,} |"
+            f"| {name} (ping {ping:.2f} s) | {file} | {size / 2**20:.0f} | {plain:.2f} ({plain_name}) "
+            f"| {own:.2f} ({own_name}) | {old:.2f} | {first:.2f} | {sent:,} | {first / plain:.2f}x "
+            f"| {first / own:.2f}x | {again:.2f} | {resent:,} |"
         )
 
 
