@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
 """Benchmark gpufleet.triton.image_cache (source tarball) on lab instances; prints a Markdown table.
 
-For 1 and 3 fresh nodes: seconds of the whole role and of its copy task, and the bytes copied, on the first run and
-on a re-run, against the plain transfer of the same tarball into the same nodes with `docker cp` (what Ansible's
-docker connection competes with; for 3 nodes three `docker cp` at once, as the role copies to the nodes at once).
-A local `cp` of the tarball on this host is printed too, as the floor. Goals (issue 4): 0 bytes on re-run; first
-copy within 1.3x of the plain transfer. Then the slowest tasks of the first 1-node run (where the time goes).
+For 1 and 3 fresh nodes and two transports: seconds of the whole role and of its copy task, and the bytes copied, on
+the first run and on a re-run, against the plain transfer of the same tarball into the same nodes: `docker cp` for
+the lab's Docker connection, `scp` for SSH (a fleet's transport; sshd is added to the nodes, and the checkout's
+ansible.cfg leaves out Ansible's default -C). For 3 nodes the three plain copies run at once, as the role copies to
+the nodes at once. A local `cp` of the tarball on this host is printed too, as the floor. Goals (issue 4): 0 bytes on
+re-run; first copy within 1.3x of the plain transfer. Then the slowest tasks of the first 1-node run over Docker.
 
 Bytes copied: the sizes the copy task reports for the nodes it changed, checked against the files in the nodes'
 cache folder that are new or changed (inode, size or mtime) between before and after the run.
 
 Creates bench-ic-1..3 with lab/fleet.yml (the scenarios' instance settings), installs the engine with the
 docker_engine role, and removes the instances at the end, whatever happens. Run from the checkout after `make lab`.
-Usage: image_cache.py
+Usage: image_cache.py [docker|ssh ...] (default: both)
 """
 
 import json
@@ -77,12 +78,12 @@ def arrived(before, after):
     return sum(meta[1] for path, meta in after.items() if before.get(path) != meta)
 
 
-def role_run(env, work, nodes):
+def role_run(env, work, inventory, nodes):
     """Run the image_cache play; return (seconds, copy task seconds, bytes copied, bytes arrived, task durations)."""
     before = {n: cache_files(n) for n in nodes}
     start = time.monotonic()
     res = run(
-        "ansible-playbook", "-i", str(work / "inventory.yml"), str(work / "image.yml"),
+        "ansible-playbook", "-i", str(inventory), str(work / "image.yml"),
         "-l", ",".join(nodes), env=dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"), check=False,
     )  # fmt: skip
     seconds = time.monotonic() - start
@@ -107,15 +108,51 @@ def _ts(stamp):
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def docker_cp(nodes):
-    """The plain transfer: `docker cp` of the tarball into each node, all at once; returns seconds."""
+def plain_copy(transport, nodes):
+    """The plain transfer of the tarball into each node, all at once; returns seconds."""
     start = time.monotonic()
     with ThreadPoolExecutor(len(nodes)) as pool:
-        list(pool.map(lambda n: run("docker", "cp", str(TARBALL), f"{n}:/root/baseline.tar"), nodes))
+        list(pool.map(lambda n: run(*transport["plain"](n)), nodes))
     seconds = time.monotonic() - start
     for n in nodes:
         run("docker", "exec", n, "rm", "-f", "/root/baseline.tar")
     return seconds
+
+
+def docker_transport():
+    return {
+        "hosts": {n: {"ansible_connection": "community.docker.docker"} for n in NODES},
+        "plain": lambda n: ("docker", "cp", str(TARBALL), f"{n}:/root/baseline.tar"),
+        "name": "`docker cp`",
+    }
+
+
+def ssh_transport(work):
+    """sshd in every node (root, a key made here), and how Ansible and scp reach them."""
+    key = work / "id_ed25519"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+    setup = (
+        "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+        "openssh-server >/dev/null; mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; "
+        "cat > /root/.ssh/authorized_keys; systemctl restart ssh"
+    )  # fmt: skip
+    pub = (work / "id_ed25519.pub").read_bytes()
+    with ThreadPoolExecutor(len(NODES)) as pool:
+        list(pool.map(lambda n: subprocess.run(["docker", "exec", "-i", n, "sh", "-c", setup], input=pub, check=True,
+                                               capture_output=True), NODES))  # fmt: skip
+    fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+    addrs = {n: run("docker", "inspect", "-f", fmt, n).stdout.split()[0] for n in NODES}
+    opts = [f"-o{o}" for o in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR")]
+    hosts = {
+        n: {"ansible_connection": "ssh", "ansible_host": addrs[n], "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(key), "ansible_ssh_common_args": " ".join(opts)}
+        for n in NODES
+    }  # fmt: skip
+    return {
+        "hosts": hosts,
+        "plain": lambda n: ("scp", "-q", "-i", str(key), *opts, str(TARBALL), f"root@{addrs[n]}:/root/baseline.tar"),
+        "name": "`scp`",
+    }
 
 
 def local_cp(work):
@@ -140,8 +177,8 @@ def main():
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-image-cache-")))
     (work / "engine.yml").write_text(ENGINE)
     (work / "image.yml").write_text(IMAGE_PLAY.format(image=IMAGE, tarball=TARBALL, sha256=sha256))
-    hosts = {n: {"ansible_connection": "community.docker.docker"} for n in NODES}
-    (work / "inventory.yml").write_text(json.dumps({"bench": {"hosts": hosts}}))
+    (work / "inventory.yml").write_text(json.dumps({"bench": {"hosts": docker_transport()["hosts"]}}))
+    wanted = sys.argv[1:] or ["docker", "ssh"]
     env = dict(
         os.environ,
         PATH=f"{VENV}:{os.environ['PATH']}",
@@ -157,30 +194,34 @@ def main():
         fleet(env, "present", NODES)
         run("ansible-playbook", "-i", str(work / "inventory.yml"), str(work / "engine.yml"), env=env)
         floor = local_cp(work)
-        for nodes in (NODES[:1], NODES):
-            reset(NODES)
-            base = docker_cp(nodes)
-            for label in ("first", "re-run"):
-                seconds, copy_s, copy_bytes, got, durations = role_run(env, work, nodes)
-                if label == "first" and len(nodes) == 1:
-                    profile = sorted(durations, reverse=True)[:8]
-                rows.append((len(nodes), label, seconds, copy_s, copy_bytes, got, base))
+        for name in wanted:
+            transport = docker_transport() if name == "docker" else ssh_transport(work)
+            inventory = work / f"inventory-{name}.yml"
+            inventory.write_text(json.dumps({"bench": {"hosts": transport["hosts"]}}))
+            for nodes in (NODES[:1], NODES):
+                reset(NODES)
+                base = plain_copy(transport, nodes)
+                for label in ("first", "re-run"):
+                    seconds, copy_s, copy_bytes, got, durations = role_run(env, work, inventory, nodes)
+                    if label == "first" and len(nodes) == 1 and not profile:
+                        profile = sorted(durations, reverse=True)[:8]
+                    rows.append((name, transport["name"], len(nodes), label, seconds, copy_s, copy_bytes, got, base))
     finally:
         fleet(env, "absent", NODES)
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"tarball: {TARBALL.name}, {size} bytes ({size / 2**20:.0f} MiB); local `cp` on this host: {floor:.2f} s")
     print(f"load average (1 min) on this host: {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at the end")
-    print("baseline: `docker cp` of the same tarball into each node (3 nodes: three at once)\n")
-    print("| nodes | run | role s | copy task s | bytes copied (copy task) | bytes arrived (cache dir) "
-          "| `docker cp` s | copy task / `docker cp` | role / `docker cp` |")  # fmt: skip
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-    for n, label, seconds, copy_s, copy_bytes, got, base in rows:
+    print("baseline: the plain copy of the same tarball into each node (3 nodes: three at once)\n")
+    print("| transport | nodes | run | role s | copy task s | bytes copied (copy task) | bytes arrived (cache dir) "
+          "| plain copy s | copy task / plain | role / plain |")  # fmt: skip
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, plain, n, label, seconds, copy_s, copy_bytes, got, base in rows:
         print(
-            f"| {n} | {label} | {seconds:.1f} | {copy_s:.1f} | {copy_bytes:,} | {got:,} | {base:.1f} "
-            f"| {copy_s / base:.2f}x | {seconds / base:.2f}x |"
+            f"| {name} | {n} | {label} | {seconds:.1f} | {copy_s:.1f} | {copy_bytes:,} | {got:,} "
+            f"| {base:.1f} ({plain}) | {copy_s / base:.2f}x | {seconds / base:.2f}x |"
         )
-    print("\nslowest tasks, first run on 1 node:\n")
+    print(f"\nslowest tasks, first run on 1 node ({wanted[0]}):\n")
     print("| s | task |\n|---:|---|")
     for took, name in profile:
         print(f"| {took:.1f} | {name} |")

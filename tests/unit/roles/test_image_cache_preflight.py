@@ -1,0 +1,45 @@
+"""image_cache's first check names only the settings that are wrong (real ansible-playbook on this host)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLAY = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: gpufleet.triton.image_cache
+        tasks_from: preflight.yml
+"""
+GOOD = "image_cache_image=nvcr.io/nvidia/tritonserver:24.10-py3"
+
+
+def preflight(ansible_bin, tmp_path, extra):
+    (tmp_path / "play.yml").write_text(PLAY)
+    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(tmp_path / "play.yml"), "-i", "localhost,",
+           "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", "-e", extra]  # fmt: skip
+    env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
+    return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
+
+
+@pytest.mark.parametrize(
+    ("extra", "named", "not_named"),
+    [
+        (f"image_cache_source=bogus {GOOD}", "image_cache_source must be registry, tarball or seed (got bogus)",
+         "image_cache_image must"),
+        ("image_cache_source=registry image_cache_image=NoTag", "image_cache_image must be an image reference",
+         "image_cache_source must"),
+        (f"image_cache_source=registry {GOOD} image_cache_expected_image_id=abc",
+         "image_cache_expected_image_id must be empty or sha256:<64 hex> (got abc)", "image_cache_image must"),
+    ],
+)  # fmt: skip
+def test_only_the_wrong_setting_is_named(ansible_bin, tmp_path, extra, named, not_named):
+    rc, out = preflight(ansible_bin, tmp_path, extra)
+    assert rc != 0 and named in out and not_named not in out, out[-2000:]
