@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +31,23 @@ def fleet(env: dict, state: str, nodes: list) -> None:
     )  # fmt: skip
     if res.returncode != 0:
         sys.exit(f"lab/fleet.yml {state} {nodes} failed:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}")
+
+
+def ssh_nodes(work: Path, nodes: list) -> tuple:
+    """sshd in each lab container (root, a key made in work): (key path, {node: address}, ssh -o options)."""
+    key = work / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    setup = (
+        "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+        "openssh-server >/dev/null; mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; "
+        "cat > /root/.ssh/authorized_keys; systemctl restart ssh 2>/dev/null || /usr/sbin/sshd"
+    )  # a systemd instance runs ssh.service; a bare container runs sshd itself
+    pub = (work / "id_ed25519.pub").read_bytes()
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        list(pool.map(lambda n: subprocess.run(["docker", "exec", "-i", n, "sh", "-c", setup], input=pub, check=True,
+                                               capture_output=True), nodes))  # fmt: skip
+    fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+    addrs = {n: subprocess.run(["docker", "inspect", "-f", fmt, n], check=True, capture_output=True, text=True)
+             .stdout.split()[0] for n in nodes}  # fmt: skip
+    opts = [f"-o{o}" for o in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR")]
+    return key, addrs, opts

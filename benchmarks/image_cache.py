@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet
+from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet, ssh_nodes
 
 CACHE = "/var/cache/gpufleet/images"
 NODES = ["bench-ic-1", "bench-ic-2", "bench-ic-3"]
@@ -129,20 +129,7 @@ def docker_transport():
 
 def ssh_transport(work):
     """sshd in every node (root, a key made here), and how Ansible and scp reach them."""
-    key = work / "id_ed25519"
-    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
-    setup = (
-        "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
-        "openssh-server >/dev/null; mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; "
-        "cat > /root/.ssh/authorized_keys; systemctl restart ssh"
-    )  # fmt: skip
-    pub = (work / "id_ed25519.pub").read_bytes()
-    with ThreadPoolExecutor(len(NODES)) as pool:
-        list(pool.map(lambda n: subprocess.run(["docker", "exec", "-i", n, "sh", "-c", setup], input=pub, check=True,
-                                               capture_output=True), NODES))  # fmt: skip
-    fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
-    addrs = {n: run("docker", "inspect", "-f", fmt, n).stdout.split()[0] for n in NODES}
-    opts = [f"-o{o}" for o in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR")]
+    key, addrs, opts = ssh_nodes(work, NODES)
     hosts = {
         n: {"ansible_connection": "ssh", "ansible_host": addrs[n], "ansible_user": "root",
             "ansible_ssh_private_key_file": str(key), "ansible_ssh_common_args": " ".join(opts)}

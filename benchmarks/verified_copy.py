@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _lab import ROOT, TARBALL, VENV, collection_root
+from _lab import ROOT, TARBALL, VENV, collection_root, ssh_nodes
 
 IMAGE = "localhost/gpufleet-lab/debian12"
 NODE = "bench-verified-copy"
@@ -68,20 +68,9 @@ def ansible(env, transport, module, args):
 
 def transports(work):
     """How ansible, the plain copy and the connection's own transfer reach the node, per transport."""
-    key = work / "id_ed25519"
-    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
-    setup = (
-        "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
-        "openssh-server >/dev/null; mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; "
-        "cat > /root/.ssh/authorized_keys; /usr/sbin/sshd"
-    )  # fmt: skip
-    subprocess.run(["docker", "exec", "-i", NODE, "sh", "-c", setup], input=(work / "id_ed25519.pub").read_bytes(),
-                   check=True, capture_output=True)  # fmt: skip
-    addr = run("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", NODE)
-    addr = addr.stdout.split()[0]
-    opts = ["-i", str(key)] + [
-        f"-o{o}" for o in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR")
-    ]
+    key, addrs, ssh_opts = ssh_nodes(work, [NODE])
+    addr = addrs[NODE]
+    opts = ["-i", str(key), *ssh_opts]
     ways = {
         "docker": {
             "ansible": ["-c", "community.docker.docker"],

@@ -13,9 +13,10 @@ import stat
 import tarfile
 import tempfile
 
-from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
 
 MODULE = "gpufleet.triton.model_stage"
 
@@ -94,23 +95,14 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
-        for internal in ("_tmp_src", "_manifest"):
-            if internal in args:
-                raise AnsibleActionFail("%s is set by the action plugin, not by the task" % internal)
-        for required in ("src", "dest", "models"):
-            if args.get(required) is None:
-                raise AnsibleActionFail("%s is required" % required)
+        args = task_args(self, internal=("_tmp_src", "_manifest"), required=("src", "dest", "models"))
         models = args["models"]
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise AnsibleActionFail("models must be a list of folder names, got %r" % (models,))
         for name in models:
             if model_name_error(name):
                 raise AnsibleActionFail("models: " + model_name_error(name))
-        try:
-            src = self._find_needle("files", os.path.expanduser(args["src"]))
-        except AnsibleError as exc:
-            raise AnsibleActionFail("src %s was not found on the controller: %s" % (args["src"], exc)) from exc
+        src = controller_path(self, args["src"])
         found = entries(src, models)
         files = [e for e in found if not stat.S_ISDIR(e[2].st_mode)]
         summary = dict(

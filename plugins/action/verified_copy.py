@@ -9,9 +9,10 @@ __metaclass__ = type
 
 import os
 
-from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
 
 MODULE = "gpufleet.triton.verified_copy"
 
@@ -25,16 +26,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
-        for internal in ("_tmp_src", "_src_size"):
-            if internal in args:
-                raise AnsibleActionFail("%s is set by the action plugin, not by the task" % internal)
-        if not args.get("src") or not args.get("dest"):
-            raise AnsibleActionFail("src and dest are required")
-        try:
-            src = self._find_needle("files", os.path.expanduser(args["src"]))
-        except AnsibleError as exc:
-            raise AnsibleActionFail("src %s was not found on the controller: %s" % (args["src"], exc)) from exc
+        args = task_args(self, internal=("_tmp_src", "_src_size"), required=("src", "dest"))
+        src = controller_path(self, args["src"])
         if not os.path.isfile(src):
             raise AnsibleActionFail("src %s on the controller is not a regular file" % src)
         args.update(src=src, _src_size=os.path.getsize(src))
