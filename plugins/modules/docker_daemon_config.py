@@ -60,6 +60,11 @@ options:
     description: Keep a time-stamped copy of the previous file when it is changed.
     type: bool
     default: false
+  pid_file:
+    description:
+      - The engine's PID file, read to tell whether the engine runs (RV(engine_running)).
+    type: path
+    default: /run/docker.pid
 notes:
   - The file is written as indented JSON; the order of the existing keys is kept and new keys are appended.
   - A missing or empty file is taken as an empty configuration.
@@ -111,6 +116,13 @@ backup_file:
   returned: changed and O(backup=true) and a previous file existed
   type: str
   sample: /etc/docker/daemon.json.12345.2024-01-01@00:00:00~
+engine_running:
+  description:
+    - Whether the process named in O(pid_file) was alive when the task ran. A running engine must be restarted to
+      apply a changed file; one that starts later (e.g. installed after this task) reads it as it starts.
+  returned: success
+  type: bool
+  sample: true
 diff:
   description: Effective content before and after, as indented JSON.
   returned: diff mode
@@ -125,6 +137,7 @@ diff:
 """
 
 import copy
+import errno
 import json
 import os
 import stat
@@ -160,6 +173,19 @@ def _remove(config, item):
 
 def _render(config):
     return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+
+
+def _engine_running(pid_file):
+    try:
+        with open(pid_file, "rb") as f:
+            pid = int(f.read().strip() or b"0")
+        if pid <= 0:
+            return False
+        os.kill(pid, 0)
+    except (IOError, OSError, ValueError) as exc:
+        # EPERM: the process exists, it just is not ours to signal.
+        return getattr(exc, "errno", None) == errno.EPERM
+    return True
 
 
 class DaemonConfig(object):
@@ -244,6 +270,7 @@ class DaemonConfig(object):
         mode_changed = not content_changed and self.mode_differs()
         self.result["changed"] = content_changed or mode_changed
         self.result["config"] = after
+        self.result["engine_running"] = _engine_running(self.module.params["pid_file"])
 
         if self.module._diff:
             self.result["diff"] = dict(
@@ -270,6 +297,7 @@ def main():
             remove=dict(type="list", elements="str"),
             mode=dict(type="str", default="0644"),
             backup=dict(type="bool", default=False),
+            pid_file=dict(type="path", default="/run/docker.pid"),
         ),
         required_one_of=[("settings", "remove")],
         supports_check_mode=True,

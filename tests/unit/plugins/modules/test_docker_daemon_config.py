@@ -220,3 +220,19 @@ def test_follows_symlink(tmp_path):
     run({"path": str(link), "settings": {"debug": True}})
     assert link.is_symlink()
     assert json.loads(real.read_text()) == {"debug": True}
+
+
+def test_engine_running_reads_the_pid_file(daemon_json, tmp_path):
+    pid_file = tmp_path / "docker.pid"
+    args = {"path": str(daemon_json), "settings": {"debug": True}, "pid_file": str(pid_file)}
+    assert run(args)["engine_running"] is False  # no PID file: a fresh install
+    pid_file.write_text(f"{os.getpid()}\n")
+    assert run(args, check=True)["engine_running"] is True
+    dead = os.fork()
+    if dead == 0:
+        os._exit(0)
+    os.waitpid(dead, 0)
+    pid_file.write_text(str(dead))
+    assert run(args)["engine_running"] is False  # a stale file left by an engine that died
+    pid_file.write_text("garbage")
+    assert run(args)["engine_running"] is False
