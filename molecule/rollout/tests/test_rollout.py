@@ -31,9 +31,12 @@ def identity_answer(host):
     return json.loads(out.stdout)
 
 
-def deploy(repo):
+RUN_SCRIPT = "/etc/triton-server/main/run"
+
+
+def deploy(repo, *extra):
     return subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, str(SCENARIO / "deploy.yml"), "-e", f"rollout_repo={repo}"],
+        ["ansible-playbook", "-i", INVENTORY, str(SCENARIO / "deploy.yml"), "-e", f"rollout_repo={repo}", *extra],
         capture_output=True,
         text=True,
         timeout=600,
@@ -47,7 +50,7 @@ def before():
     hosts = {n: node(n) for n in NODES}
     for host in hosts.values():
         assert identity_answer(host)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
-    return {n: (h, container_id(h), repository_files(h)) for n, h in hosts.items()}
+    return {n: (h, container_id(h), repository_files(h), h.file(RUN_SCRIPT).content_string) for n, h in hosts.items()}
 
 
 def test_rejected_repository_stops_before_any_restart(before):
@@ -57,26 +60,33 @@ def test_rejected_repository_stops_before_any_restart(before):
     # The validator's verdict names the file, line and column, as Triton's parser would.
     assert "identity/config.pbtxt" in out
     assert ":6:" in out
-    for host, cid, files in before.values():
+    for host, cid, files, _run in before.values():
         assert container_id(host) == cid, "a rejected repository restarted Triton"
         assert repository_files(host) == files
         assert identity_answer(host)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
 
 
 def test_repository_failing_in_triton_is_rolled_back_and_the_batch_stops(before):
-    run = deploy("fails_at_load")
+    # The change also rewrites the run script (another log level), so the rollback must restore it from its backup.
+    run = deploy("fails_at_load", "-e", "triton_server_log_verbose=1")
     assert run.returncode != 0
     out = run.stdout + run.stderr
     assert "weights file /models/identity/1/weights.bin not found" in out
     assert "Rolled back" in out
-    first, first_cid, first_files = before["rollout-1"]
-    # The first node tried the change, failed its gate and serves the previous models again.
+    first, first_cid, first_files, first_run = before["rollout-1"]
+    # The first node tried the change, failed its gate and serves the previous models and run script again.
     assert container_id(first) != first_cid
     assert repository_files(first) == first_files
     assert identity_answer(first)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
+    assert "--log-verbose=1" not in first_run
+    assert first.file(RUN_SCRIPT).content_string == first_run
+    assert first.file(RUN_SCRIPT).mode == 0o700
+    args = json.loads(first.check_output("docker inspect triton-server-main"))[0]["Args"]
+    assert "--log-verbose=1" not in args
     assert first.file("/srv/triton/models.failed/identity/1/model.py").contains("weights.bin")
     # The batch stopped: the second node never saw the change.
-    second, second_cid, second_files = before["rollout-2"]
+    second, second_cid, second_files, second_run = before["rollout-2"]
     assert container_id(second) == second_cid
     assert repository_files(second) == second_files
+    assert second.file(RUN_SCRIPT).content_string == second_run
     assert "rollout-2" not in [line.split()[0] for line in out.splitlines() if "changed=" in line and "failed=" in line]
