@@ -226,14 +226,13 @@ directories:
 import base64
 import binascii
 import errno
-import grp
 import os
-import pwd
 import re
 import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import group_id, user_id
 
 MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
 
@@ -261,21 +260,14 @@ class FileSet:
 
     # ---- checks made before anything is written -------------------------------------------------------------
     def ids(self, label, item):
-        uid = gid = None
-        owner, group = item.get("owner"), item.get("group")
-        if owner not in (None, ""):
-            owner = str(owner)
+        found = []
+        for key, lookup in (("owner", user_id), ("group", group_id)):
+            name = item.get(key)
             try:
-                uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+                found.append(None if name in (None, "") else lookup(name))
             except KeyError:
-                raise FileSetError("%s: unknown owner %s on the node" % (label, owner)) from None
-        if group not in (None, ""):
-            group = str(group)
-            try:
-                gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
-            except KeyError:
-                raise FileSetError("%s: unknown group %s on the node" % (label, group)) from None
-        return uid, gid
+                raise FileSetError("%s: unknown %s %s on the node" % (label, key, name)) from None
+        return tuple(found)
 
     def contents(self):
         encoded = self.module.params["_contents"]

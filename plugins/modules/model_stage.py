@@ -118,15 +118,14 @@ bytes:
   sample: 102760448
 """
 
-import grp
 import hashlib
 import os
-import pwd
 import shutil
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
+from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import group_id, user_id
 
 CHUNK = 1024 * 1024
 
@@ -149,9 +148,9 @@ class ModelStage:
         owner, group = self.module.params["owner"], self.module.params["group"]
         try:
             if owner:
-                uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+                uid = user_id(owner)
             if group:
-                gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+                gid = group_id(group)
         except KeyError:
             self.module.fail_json(msg="owner %r or group %r does not exist on the node" % (owner, group))
         return uid, gid
