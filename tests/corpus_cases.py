@@ -48,3 +48,25 @@ def load_cases() -> list[CorpusCase]:
         if base.is_dir():
             cases.extend(CorpusCase(d) for d in sorted(base.iterdir()) if (d / "expect.yml").is_file())
     return cases
+
+
+def split_repository(source: Path, staged: list, dest: Path) -> tuple:
+    """Split a corpus repository as triton_server stages a change: `staged` models in dest/stage, the rest in
+    dest/live. Returns (stage, live)."""
+    stage, live = dest / "stage", dest / "live"
+    stage.mkdir(parents=True)
+    live.mkdir(parents=True)
+    for model in sorted(p.name for p in source.iterdir()):
+        target = (stage if model in staged else live) / model
+        shutil.copytree(source / model, target, symlinks=True)
+        for stored in list(target.rglob("*.in")):
+            stored.rename(stored.with_suffix(""))
+    return stage, live
+
+
+def retype_first_input(model_dir: Path, dtype: str) -> None:
+    """Change the data type of the first FP32 tensor of a model's config.pbtxt (its first input)."""
+    cfg = model_dir / "config.pbtxt"
+    text = cfg.read_text()
+    assert "data_type: TYPE_FP32" in text, cfg
+    cfg.write_text(text.replace("data_type: TYPE_FP32", f"data_type: {dtype}", 1))

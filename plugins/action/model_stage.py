@@ -107,7 +107,7 @@ class ActionModule(ActionBase):
         files = [e for e in found if not stat.S_ISDIR(e[2].st_mode)]
         summary = dict(
             dest=args["dest"], models=models, files=len(files), bytes=sum(e[2].st_size for e in files),
-            changed=bool(models),
+            removed=[], changed=bool(models),
         )  # fmt: skip
         if not models or self._task.check_mode:
             result.update(summary)

@@ -373,8 +373,13 @@ class ModelReport:
 class RepositoryValidator:
     """Judges every model directory of a repository the way Triton would when it loads it."""
 
-    def __init__(self, path, backends=None, gpu_count=None, strict=False, models=None, return_config=True):
+    def __init__(
+        self, path, backends=None, gpu_count=None, strict=False, models=None, return_config=True, fallback_path=None
+    ):
         self.path = os.path.abspath(path)
+        self.fallback_path = os.path.abspath(fallback_path) if fallback_path else None
+        self._lent = {}  # model name -> directory under fallback_path, for the names path lacks
+        self.dependents = []
         self.return_config = return_config
         self.backends = list(DEFAULT_BACKENDS if backends is None else backends)
         self.gpu_count = gpu_count
@@ -408,23 +413,76 @@ class RepositoryValidator:
             self.repo_errors.append(_finding("cannot list model repository %s: %s" % (self.path, exc), self.path))
             return self.result()
         dirs = [e for e in entries if os.path.isdir(os.path.join(self.path, e))]
-        wanted = set(dirs)
+        if self.fallback_path is not None:
+            self._read_fallback(set(dirs))
+        available = set(dirs) | set(self._lent)
         if self.only is not None:
             for name in self.only:
-                if name not in wanted:
+                if name not in dirs:
                     self.repo_errors.append(
                         _finding("model '%s' is not in repository %s" % (name, self.path), self.path)
                     )
-            wanted = self._closure([n for n in self.only if n in wanted], set(dirs))
-        for name in dirs:
-            if name in wanted:
-                self.reports[name] = self._check_model(name)
+            start = [n for n in self.only if n in dirs]
+        else:
+            start = dirs
+        self._closure(start, available)
+        self.dependents = self._lent_dependents()
         for name in sorted(self.reports):
             report = self.reports[name]
             if report.platform == "ensemble" and report.config is not None:
                 self._check_ensemble(report)
         self._check_cycles_and_dependencies()
         return self.result()
+
+    def _read_fallback(self, own):
+        """The fallback repository's model folders that path lacks (path's own folders shadow them)."""
+        if not os.path.isdir(self.fallback_path):
+            self.repo_errors.append(
+                _finding("fallback repository %s does not exist or is not a directory" % self.fallback_path)
+            )
+            return
+        try:
+            entries = sorted(os.listdir(self.fallback_path))
+        except OSError as exc:
+            self.repo_errors.append(
+                _finding("cannot list fallback repository %s: %s" % (self.fallback_path, exc), self.fallback_path)
+            )
+            return
+        for entry in entries:
+            full = os.path.join(self.fallback_path, entry)
+            if entry not in own and os.path.isdir(full):
+                self._lent[entry] = full
+
+    def _lent_dependents(self):
+        """Ensembles of the fallback repository that use a judged model of path, directly or through other ensembles.
+
+        A changed model can break an ensemble that did not change; these are judged and reported too.
+        """
+        if not self._lent:
+            return []
+        uses = {}
+        for name, mdir in self._lent.items():
+            try:
+                with open(os.path.join(mdir, "config.pbtxt"), "rb") as f:
+                    text = f.read().decode("utf-8", "replace")
+            except (IOError, OSError):
+                continue
+            if "ensemble_scheduling" not in text:
+                continue  # not an ensemble: no need to parse it
+            config, err = parse_config_text(text)
+            if err is None and config.HasField("ensemble_scheduling"):
+                uses[name] = set(s.model_name for s in config.ensemble_scheduling.step if s.model_name)
+        reached = set(n for n in self.reports if n not in self._lent)
+        found = []
+        grew = True
+        while grew:
+            grew = False
+            for name in sorted(uses):
+                if name not in found and uses[name] & (reached | set(found)):
+                    found.append(name)
+                    grew = True
+        self._closure(found, set(self.reports) | set(self._lent))
+        return sorted(found)
 
     def _closure(self, names, available):
         """The named models plus every model their ensembles use (read lazily, only the configs needed)."""
@@ -441,16 +499,22 @@ class RepositoryValidator:
         return seen
 
     def result(self):
-        selected = self.only if self.only is not None else sorted(self.reports)
+        if self.only is not None:
+            selected = list(self.only) + [n for n in self.dependents if n not in self.only]
+        else:
+            selected = sorted(self.reports)
         models = [self.reports[n].as_dict(with_config=self.return_config) for n in selected if n in self.reports]
         valid = not self.repo_errors and all(m["valid"] for m in models)
-        return {"valid": valid, "repository": self.path, "errors": self.repo_errors, "models": models}
+        result = {"valid": valid, "repository": self.path, "errors": self.repo_errors, "models": models}
+        if self.fallback_path is not None:
+            result["fallback_repository"] = self.fallback_path
+        return result
 
     # -- one model -----------------------------------------------------------------------------------------------
     def _check_model(self, name):
         if name in self.reports:
             return self.reports[name]
-        mdir = os.path.join(self.path, name)
+        mdir = self._lent.get(name) or os.path.join(self.path, name)
         report = ModelReport(name, mdir)
         self._read_config(report)
         self._scan_versions(report)
@@ -1162,8 +1226,16 @@ class RepositoryValidator:
                         break
 
 
-def validate_repository(path, backends=None, gpu_count=None, strict=False, models=None, return_config=True):
+def validate_repository(
+    path, backends=None, gpu_count=None, strict=False, models=None, return_config=True, fallback_path=None
+):
     """Validate a model repository. Raises MissingSchemaError when protobuf/tritonclient are not importable."""
     return RepositoryValidator(
-        path, backends=backends, gpu_count=gpu_count, strict=strict, models=models, return_config=return_config
+        path,
+        backends=backends,
+        gpu_count=gpu_count,
+        strict=strict,
+        models=models,
+        return_config=return_config,
+        fallback_path=fallback_path,
     ).run()

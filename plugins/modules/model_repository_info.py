@@ -72,6 +72,15 @@ options:
       - A name that is not a directory of the repository is an error.
     type: list
     elements: str
+  fallback_path:
+    description:
+      - A second repository that lends the models O(path) lacks, as if its folders were copied into O(path) (a folder
+        of the same name under O(path) wins). Use it to judge staged models against the live repository they are
+        about to join - an ensemble among them may use models that did not change and so were not staged.
+      - The ensembles of this repository that use a judged model of O(path) (directly or through other ensembles) are
+        judged and reported too, because a changed model can break an ensemble that did not change.
+      - Its other models are read only when an ensemble needs them, and reported only then.
+    type: path
   fail_on_error:
     description:
       - Fail the task when the repository is not valid. With V(false) the task succeeds and the verdict is in
@@ -133,6 +142,11 @@ repository:
   returned: always
   type: str
   sample: /srv/triton/models
+fallback_repository:
+  description: Absolute path of O(fallback_path).
+  returned: when O(fallback_path) is set
+  type: str
+  sample: /srv/triton/models
 errors:
   description: Problems of the repository itself (missing directory, a name in O(models) that is not there).
   returned: always
@@ -140,7 +154,9 @@ errors:
   elements: dict
   sample: []
 models:
-  description: One entry per model directory (or per name in O(models)), sorted by name.
+  description:
+    - One entry per model directory (or per name in O(models)), sorted by name.
+    - With O(fallback_path), the models read from it (see there) carry its path in RV(models[].path).
   returned: always
   type: list
   elements: dict
@@ -219,6 +235,7 @@ class ModelRepositoryInfo:
                 strict=p["strict"],
                 models=p["models"],
                 return_config=p["return_config"],
+                fallback_path=p["fallback_path"],
             )
         except MissingSchemaError as exc:
             package, error = exc.args
@@ -266,6 +283,7 @@ def main():
             models=dict(type="list", elements="str"),
             fail_on_error=dict(type="bool", default=True),
             return_config=dict(type="bool", default=True),
+            fallback_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )

@@ -62,6 +62,14 @@ options:
     description: Folder on the node that receives C(<model>) folders. Created (C(0755)) when missing.
     type: path
     required: true
+  exclusive:
+    description:
+      - Remove every other entry of O(dest) before staging, so that it holds exactly the staged models. Use it when
+        O(dest) is a private staging folder, where an earlier run that stopped before its swap may have left models
+        that are not part of this change.
+      - Nothing is removed when O(models) is empty, or in check mode.
+    type: bool
+    default: false
   owner:
     description: Owner of the staged files and folders; by default the user the module runs as.
     type: str
@@ -116,6 +124,12 @@ bytes:
   returned: always
   type: int
   sample: 102760448
+removed:
+  description: The entries of O(dest) that O(exclusive) removed (in check mode, none).
+  returned: always
+  type: list
+  elements: str
+  sample: [old_tokenizer]
 """
 
 import hashlib
@@ -159,6 +173,22 @@ class ModelStage:
         for path in self.created:
             shutil.rmtree(path, ignore_errors=True)
         self.created = []
+
+    def remove_others(self):
+        removed = []
+        for entry in sorted(os.listdir(self.dest)):
+            if entry in self.models:
+                continue
+            path = os.path.join(self.dest, entry)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            except OSError as exc:
+                self.module.fail_json(msg="cannot remove %s from %s: %s" % (entry, self.dest, exc.strerror))
+            removed.append(entry)
+        return removed
 
     def clear(self, model):
         target = os.path.join(self.dest, model)
@@ -230,11 +260,13 @@ class ModelStage:
             error = model_name_error(name)
             if error:
                 self.module.fail_json(msg="models: " + error)
-        result = dict(dest=self.dest, models=self.models, files=0, bytes=0, changed=bool(self.models))
+        result = dict(dest=self.dest, models=self.models, files=0, bytes=0, removed=[], changed=bool(self.models))
         if not self.models or self.module.check_mode or not self.module.params["_tmp_src"]:
             return result
         if not os.path.isdir(self.dest):
             os.makedirs(self.dest, 0o755)
+        if self.module.params["exclusive"]:
+            result["removed"] = self.remove_others()
         for model in self.models:
             self.clear(model)
         result["files"], result["bytes"] = self.unpack()
@@ -247,6 +279,7 @@ def main():
             src=dict(type="path", required=True),
             models=dict(type="list", elements="str", required=True),
             dest=dict(type="path", required=True),
+            exclusive=dict(type="bool", default=False),
             owner=dict(type="str"),
             group=dict(type="str"),
             _tmp_src=dict(type="path"),

@@ -1,7 +1,9 @@
 """Bad rollouts never take a serving node down (run against the converged 2-node fleet)."""
 
+import base64
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -90,3 +92,65 @@ def test_repository_failing_in_triton_is_rolled_back_and_the_batch_stops(before)
     assert repository_files(second) == second_files
     assert second.file(RUN_SCRIPT).content_string == second_run
     assert "rollout-2" not in [line.split()[0] for line in out.splitlines() if "changed=" in line and "failed=" in line]
+
+
+# The next two tests run last: they change the live repository the tests above compare against.
+LAB_REPO = SCENARIO.parent.parent / "lab" / "model_repository"
+LOCAL_PIPE = "/srv/triton/models/local_pipe"
+IDENTITY_ENSEMBLE = """name: "{name}"
+platform: "ensemble"
+max_batch_size: 8
+input [ {{ name: "IN" data_type: TYPE_FP32 dims: [ -1 ] }} ]
+output [ {{ name: "OUT" data_type: TYPE_FP32 dims: [ -1 ] }} ]
+ensemble_scheduling {{ step [ {{ model_name: "identity" model_version: -1
+  input_map {{ key: "INPUT" value: "IN" }} output_map {{ key: "OUTPUT" value: "OUT" }} }} ] }}
+"""
+
+
+def lab_copy(dest: Path) -> Path:
+    shutil.copytree(LAB_REPO, dest)
+    return dest
+
+
+def pipe_answer(host, model):
+    body = json.dumps({"inputs": [{"name": "IN", "shape": [1, 3], "datatype": "FP32", "data": [7, 8, 9]}]})
+    out = host.run(f"curl -s -m 10 -X POST -d '{body}' http://127.0.0.1:8000/v2/models/{model}/infer")
+    return json.loads(out.stdout)
+
+
+def test_changed_model_that_breaks_a_live_unmanaged_ensemble_is_rejected_on_the_node(tmp_path):
+    # An operator's own ensemble in the live repository uses the managed identity model; the controller cannot see it.
+    plant = base64.b64encode(IDENTITY_ENSEMBLE.format(name="local_pipe").encode()).decode()
+    hosts = {n: node(n) for n in NODES}
+    for host in hosts.values():
+        host.check_output(f"mkdir -p {LOCAL_PIPE}/1 && echo {plant} | base64 -d > {LOCAL_PIPE}/config.pbtxt")
+    try:
+        snap = {n: (container_id(h), repository_files(h)) for n, h in hosts.items()}
+        src = lab_copy(tmp_path / "models")
+        cfg = src / "identity" / "config.pbtxt"
+        fp32, int32 = 'name: "INPUT" data_type: TYPE_FP32', 'name: "INPUT" data_type: TYPE_INT32'
+        cfg.write_text(cfg.read_text().replace(fp32, int32))
+        run = deploy("good", "-e", f"triton_server_model_repository_src={src}")
+        assert run.returncode != 0
+        out = run.stdout + run.stderr
+        assert "Validate the staged models on the node" in out
+        assert "local_pipe" in out and "inconsistent data type" in out
+        for name, host in hosts.items():
+            assert (container_id(host), repository_files(host)) == snap[name], name
+            assert identity_answer(host)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
+    finally:
+        for host in hosts.values():
+            host.check_output(f"rm -rf {LOCAL_PIPE}")
+
+
+def test_new_ensemble_over_unchanged_members_passes_node_validation(tmp_path):
+    # Only the ensemble is staged; its member is live and unchanged: the node judges it against the live repository.
+    src = lab_copy(tmp_path / "models")
+    (src / "pipe" / "1").mkdir(parents=True)
+    (src / "pipe" / "config.pbtxt").write_text(IDENTITY_ENSEMBLE.format(name="pipe"))
+    run = deploy("good", "-e", f"triton_server_model_repository_src={src}")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    for name in NODES:
+        host = node(name)
+        assert host.file("/srv/triton/models/pipe/config.pbtxt").exists
+        assert pipe_answer(host, "pipe")["outputs"][0]["data"] == [7.0, 8.0, 9.0]

@@ -80,6 +80,29 @@ def test_restaging_replaces_the_model_folder(ansible_bin, repo):
     assert (dest / "add_sub" / "1" / "model.py").read_text() == "# v1, changed\n"
 
 
+def test_exclusive_removes_what_an_earlier_run_left(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    dest.mkdir(parents=True)
+    (dest / "left_over" / "1").mkdir(parents=True)
+    (dest / "stray.txt").write_text("x")
+    (dest / "link").symlink_to(src / "echo")
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo"], exclusive=True))
+    assert res["changed"] and res["removed"] == ["left_over", "link", "stray.txt"]
+    assert sorted(p.name for p in dest.iterdir()) == ["echo"]
+    assert (src / "echo" / "1" / "model.py").exists(), "a link's target is never followed into"
+    res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["add_sub"]))
+    assert res["removed"] == [] and sorted(p.name for p in dest.iterdir()) == ["add_sub", "echo"]
+
+
+def test_exclusive_removes_nothing_in_check_mode_or_without_models(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    (dest / "left_over").mkdir(parents=True)
+    for args, check in ((dict(models=["echo"]), True), (dict(models=[]), False)):
+        res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), exclusive=True, **args), check=check)
+        assert res["removed"] == []
+        assert sorted(p.name for p in dest.iterdir()) == ["left_over"]
+
+
 def test_check_mode_reports_and_writes_nothing(ansible_bin, repo):
     src, dest, remote_tmp = repo
     res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo"]), check=True)
