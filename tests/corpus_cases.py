@@ -50,17 +50,19 @@ def load_cases() -> list[CorpusCase]:
     return cases
 
 
-def split_repository(source: Path, staged: list, dest: Path) -> tuple:
+def split_repository(source: Path, staged: list, dest: Path, live_has_all: bool = False) -> tuple:
     """Split a corpus repository as triton_server stages a change: `staged` models in dest/stage, the rest in
-    dest/live. Returns (stage, live)."""
+    dest/live (with `live_has_all`, every model: the staged ones are changes of live models). Returns (stage, live)."""
     stage, live = dest / "stage", dest / "live"
     stage.mkdir(parents=True)
     live.mkdir(parents=True)
     for model in sorted(p.name for p in source.iterdir()):
-        target = (stage if model in staged else live) / model
-        shutil.copytree(source / model, target, symlinks=True)
-        for stored in list(target.rglob("*.in")):
-            stored.rename(stored.with_suffix(""))
+        targets = [stage / model] if model in staged else []
+        targets += [live / model] if live_has_all or model not in staged else []
+        for target in targets:
+            shutil.copytree(source / model, target, symlinks=True)
+            for stored in list(target.rglob("*.in")):
+                stored.rename(stored.with_suffix(""))
     return stage, live
 
 

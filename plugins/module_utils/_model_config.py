@@ -380,6 +380,7 @@ class RepositoryValidator:
         self.fallback_path = os.path.abspath(fallback_path) if fallback_path else None
         self._lent = {}  # model name -> directory under fallback_path, for the names path lacks
         self.dependents = []
+        self.already_invalid = set()  # dependents that do not load without the change either
         self.return_config = return_config
         self.backends = list(DEFAULT_BACKENDS if backends is None else backends)
         self.gpu_count = gpu_count
@@ -432,7 +433,28 @@ class RepositoryValidator:
             if report.platform == "ensemble" and report.config is not None:
                 self._check_ensemble(report)
         self._check_cycles_and_dependencies()
+        if self.dependents:
+            self._mark_already_invalid()
         return self.result()
+
+    def _mark_already_invalid(self):
+        """Note the fallback ensembles that do not load without the change either: not the change's doing.
+
+        Otherwise one broken model an operator left in the live repository would block every change to the models it
+        uses. They stay invalid in their own entry; only the overall verdict leaves them out."""
+        before = RepositoryValidator(
+            self.fallback_path,
+            backends=self.backends,
+            gpu_count=self.gpu_count,
+            strict=self.strict,
+            models=self.dependents,
+            return_config=False,
+        )
+        before.run()
+        for name in self.dependents:
+            old = before.reports.get(name)
+            if old is not None and not old.valid:
+                self.already_invalid.add(name)
 
     def _read_fallback(self, own):
         """The fallback repository's model folders that path lacks (path's own folders shadow them)."""
@@ -504,7 +526,10 @@ class RepositoryValidator:
         else:
             selected = sorted(self.reports)
         models = [self.reports[n].as_dict(with_config=self.return_config) for n in selected if n in self.reports]
-        valid = not self.repo_errors and all(m["valid"] for m in models)
+        for item in models:
+            if item["name"] in self.dependents:
+                item["already_invalid"] = item["name"] in self.already_invalid
+        valid = not self.repo_errors and all(m["valid"] or m.get("already_invalid") for m in models)
         result = {"valid": valid, "repository": self.path, "errors": self.repo_errors, "models": models}
         if self.fallback_path is not None:
             result["fallback_repository"] = self.fallback_path

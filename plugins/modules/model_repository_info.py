@@ -78,7 +78,9 @@ options:
         of the same name under O(path) wins). Use it to judge staged models against the live repository they are
         about to join - an ensemble among them may use models that did not change and so were not staged.
       - The ensembles of this repository that use a judged model of O(path) (directly or through other ensembles) are
-        judged and reported too, because a changed model can break an ensemble that did not change.
+        judged and reported too, because a changed model can break an ensemble that did not change. One that does not
+        load from O(fallback_path) alone either is reported with RV(models[].already_invalid), and is left out of
+        RV(valid), because the change did not break it.
       - Its other models are read only when an ensemble needs them, and reported only then.
     type: path
   fail_on_error:
@@ -133,7 +135,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 valid:
-  description: Whether every reported model is valid and the repository itself is usable.
+  description:
+    - Whether every reported model is valid and the repository itself is usable.
+    - A model with RV(models[].already_invalid) does not count.
   returned: always
   type: bool
   sample: false
@@ -210,6 +214,12 @@ models:
       description: Findings Triton accepts that deserve a look (same keys as RV(models[].errors)).
       type: list
       elements: dict
+    already_invalid:
+      description:
+        - For an ensemble of O(fallback_path) judged because it uses a model of O(path) - whether it fails without the
+          change too (judged from O(fallback_path) alone). Such a model does not count in RV(valid).
+      returned: for the ensembles of O(fallback_path) that use a judged model of O(path)
+      type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -248,6 +258,12 @@ class ModelRepositoryInfo:
             )
         result = validator.run()
         result["changed"] = False
+        for model in result["models"]:
+            if model.get("already_invalid"):
+                self.module.warn(
+                    "%s (%s) uses a model being changed and does not load with or without the change: %s"
+                    % (model["name"], model["path"], "; ".join(e["message"] for e in model["errors"]))
+                )
         if p["fail_on_error"] and not result["valid"]:
             result["msg"] = self.summary(result)
             self.module.fail_json(**result)
@@ -258,7 +274,8 @@ class ModelRepositoryInfo:
         lines = []
         for err in result["errors"]:
             lines.append(err["message"])
-        for model in result["models"]:
+        counted = [m for m in result["models"] if not m.get("already_invalid")]
+        for model in counted:
             for err in model["errors"]:
                 where = err.get("file", "")
                 if err.get("line"):
@@ -266,7 +283,7 @@ class ModelRepositoryInfo:
                     if err.get("column"):
                         where += ":%s" % err["column"]
                 lines.append("%s: %s (%s)" % (model["name"], err["message"], where))
-        bad = [m["name"] for m in result["models"] if not m["valid"]]
+        bad = [m["name"] for m in counted if not m["valid"]]
         head = "model repository %s is not valid" % result["repository"]
         if bad:
             head += " (%d invalid model%s: %s)" % (len(bad), "" if len(bad) == 1 else "s", ", ".join(bad))

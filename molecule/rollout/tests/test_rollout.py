@@ -154,3 +154,30 @@ def test_new_ensemble_over_unchanged_members_passes_node_validation(tmp_path):
         host = node(name)
         assert host.file("/srv/triton/models/pipe/config.pbtxt").exists
         assert pipe_answer(host, "pipe")["outputs"][0]["data"] == [7.0, 8.0, 9.0]
+
+
+def test_live_ensemble_broken_before_the_change_does_not_block_it(tmp_path):
+    # An operator's ensemble that never loaded (INT32 fed to identity's FP32 input) uses identity, which changes.
+    broken = IDENTITY_ENSEMBLE.format(name="local_broken").replace("TYPE_FP32", "TYPE_INT32", 1)
+    plant = base64.b64encode(broken.encode()).decode()
+    hosts = {n: node(n) for n in NODES}
+    where = "/srv/triton/models/local_broken"
+    for host in hosts.values():
+        host.check_output(f"mkdir -p {where}/1 && echo {plant} | base64 -d > {where}/config.pbtxt")
+    try:
+        src = lab_copy(tmp_path / "models")
+        (src / "pipe" / "1").mkdir(parents=True)
+        (src / "pipe" / "config.pbtxt").write_text(IDENTITY_ENSEMBLE.format(name="pipe"))
+        cfg = src / "identity" / "config.pbtxt"
+        cfg.write_text(cfg.read_text() + "# a comment: the model's digest changes, nothing else\n")
+        run = deploy("good", "-e", f"triton_server_model_repository_src={src}")
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        out = " ".join((run.stdout + run.stderr).split())
+        assert f"local_broken ({where}) uses a model being changed and does not load with or without the change" in out
+        for host in hosts.values():
+            assert "comment" in host.file("/srv/triton/models/identity/config.pbtxt").content_string
+            assert identity_answer(host)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
+            assert pipe_answer(host, "pipe")["outputs"][0]["data"] == [7.0, 8.0, 9.0]
+    finally:
+        for host in hosts.values():
+            host.check_output(f"rm -rf {where}")
