@@ -1,0 +1,60 @@
+"""triton_server's swap of staged models into the repository (the script in vars/main.yml, run by sh)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+VARS = Path(__file__).resolve().parents[3] / "roles" / "triton_server" / "vars" / "main.yml"
+SCRIPT = yaml.safe_load(VARS.read_text())["__triton_server_swap_script"]
+
+
+def model(folder: Path, name: str, text: str) -> None:
+    (folder / name / "1").mkdir(parents=True)
+    (folder / name / "config.pbtxt").write_text(text)
+
+
+def swap(tmp_path: Path, changed: list, removed: list) -> subprocess.CompletedProcess:
+    repo, prev, staging = tmp_path / "models", tmp_path / "models.previous", tmp_path / "models.staging"
+    argv = ["sh", "-c", SCRIPT, "sh", str(repo), str(prev), str(staging), str(len(changed)), *changed, *removed]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def layout(tmp_path: Path) -> None:
+    for name, text in (("a", "a old"), ("b", "b old"), ("keep", "keep")):
+        model(tmp_path / "models", name, text)
+    model(tmp_path / "models.staging", "a", "a new")
+    model(tmp_path / "models.staging", "c", "c new")
+
+
+def test_replaced_and_removed_models_move_aside_and_staged_ones_move_in(tmp_path):
+    layout(tmp_path)
+    run = swap(tmp_path, ["a", "c"], ["b"])
+    assert run.returncode == 0, run.stderr
+    assert tree(tmp_path / "models") == {
+        "a/config.pbtxt": "a new",
+        "c/config.pbtxt": "c new",
+        "keep/config.pbtxt": "keep",
+    }
+    assert tree(tmp_path / "models.previous") == {"a/config.pbtxt": "a old", "b/config.pbtxt": "b old"}
+    assert list((tmp_path / "models.staging").iterdir()) == []
+
+
+def test_a_staged_model_gone_stops_the_swap_before_anything_moves(tmp_path):
+    layout(tmp_path)
+    before = tree(tmp_path / "models")
+    run = swap(tmp_path, ["a", "gone", "c"], ["b"])
+    assert run.returncode == 3
+    staged = tmp_path / "models.staging" / "gone"
+    assert (
+        f"the staged model {staged} is gone (another run of the role on this node?); nothing was swapped" in run.stderr
+    )
+    assert tree(tmp_path / "models") == before
+    assert not (tmp_path / "models.previous").exists()
+    assert sorted(p.name for p in (tmp_path / "models.staging").iterdir()) == ["a", "c"]
