@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -39,10 +40,35 @@ def triton_root() -> Path | None:
     return root if (root / "opt/tritonserver/bin/tritonserver").exists() else None
 
 
+_HANDED_OUT: set = set()
+_PORTS_LOCK = threading.Lock()
+
+
+def free_ports(count: int) -> list:
+    """`count` distinct free ports that this process never handed out before.
+
+    All sockets stay open until every port is picked: closed one by one, the kernel may give the same port twice,
+    and Triton's gRPC listener (SO_REUSEPORT) then shares its port with the HTTP one. Servers start in parallel
+    threads, hence the lock and the memory of ports already given."""
+    with _PORTS_LOCK:
+        held, ports = [], []
+        try:
+            while len(ports) < count:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(sock)
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+                if port not in _HANDED_OUT:
+                    _HANDED_OUT.add(port)
+                    ports.append(port)
+        finally:
+            for sock in held:
+                sock.close()
+        return ports
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def http_json(url: str, method: str = "GET", body: bytes | None = None, timeout: float = 2.0):
@@ -70,9 +96,7 @@ class TritonServer:
         self.root = Path(root)
         self.repository = Path(repository)
         self.extra_args = list(extra_args)
-        self.http_port = free_port()
-        self.grpc_port = free_port()
-        self.metrics_port = free_port()
+        self.http_port, self.grpc_port, self.metrics_port = free_ports(3)
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self._log = None
