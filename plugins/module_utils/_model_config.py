@@ -404,18 +404,26 @@ class RepositoryValidator:
         return self._enum_name(self._pb2.DataType.DESCRIPTOR, value)
 
     # -- entry point ---------------------------------------------------------------------------------------------
-    def run(self):
-        if not os.path.isdir(self.path):
-            self.repo_errors.append(_finding("model repository %s does not exist or is not a directory" % self.path))
-            return self.result()
+    def _model_dirs(self, folder, label):
+        """The sorted sub-folder names of a repository; None (and a repository error naming it) when unreadable."""
+        if not os.path.isdir(folder):
+            self.repo_errors.append(_finding("%s %s does not exist or is not a directory" % (label, folder)))
+            return None
         try:
-            entries = sorted(os.listdir(self.path))
+            entries = sorted(os.listdir(folder))
         except OSError as exc:
-            self.repo_errors.append(_finding("cannot list model repository %s: %s" % (self.path, exc), self.path))
+            self.repo_errors.append(_finding("cannot list %s %s: %s" % (label, folder, exc), folder))
+            return None
+        return [e for e in entries if os.path.isdir(os.path.join(folder, e))]
+
+    def run(self):
+        dirs = self._model_dirs(self.path, "model repository")
+        if dirs is None:
             return self.result()
-        dirs = [e for e in entries if os.path.isdir(os.path.join(self.path, e))]
         if self.fallback_path is not None:
-            self._read_fallback(set(dirs))
+            # path's own folders shadow the fallback's
+            lent = self._model_dirs(self.fallback_path, "fallback repository") or []
+            self._lent = dict((e, os.path.join(self.fallback_path, e)) for e in lent if e not in dirs)
         available = set(dirs) | set(self._lent)
         if self.only is not None:
             for name in self.only:
@@ -455,25 +463,6 @@ class RepositoryValidator:
             old = before.reports.get(name)
             if old is not None and not old.valid:
                 self.already_invalid.add(name)
-
-    def _read_fallback(self, own):
-        """The fallback repository's model folders that path lacks (path's own folders shadow them)."""
-        if not os.path.isdir(self.fallback_path):
-            self.repo_errors.append(
-                _finding("fallback repository %s does not exist or is not a directory" % self.fallback_path)
-            )
-            return
-        try:
-            entries = sorted(os.listdir(self.fallback_path))
-        except OSError as exc:
-            self.repo_errors.append(
-                _finding("cannot list fallback repository %s: %s" % (self.fallback_path, exc), self.fallback_path)
-            )
-            return
-        for entry in entries:
-            full = os.path.join(self.fallback_path, entry)
-            if entry not in own and os.path.isdir(full):
-                self._lent[entry] = full
 
     def _lent_dependents(self):
         """Ensembles of the fallback repository that use a judged model of path, directly or through other ensembles.
