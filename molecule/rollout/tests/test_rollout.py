@@ -52,6 +52,7 @@ def before():
     hosts = {n: node(n) for n in NODES}
     for host in hosts.values():
         assert identity_answer(host)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
+        assert not host.file(LOCK).exists, "converge left the node locked"
     return {n: (h, container_id(h), repository_files(h), h.file(RUN_SCRIPT).content_string) for n, h in hosts.items()}
 
 
@@ -92,6 +93,42 @@ def test_repository_failing_in_triton_is_rolled_back_and_the_batch_stops(before)
     assert repository_files(second) == second_files
     assert second.file(RUN_SCRIPT).content_string == second_run
     assert "rollout-2" not in [line.split()[0] for line in out.splitlines() if "changed=" in line and "failed=" in line]
+    assert not first.file(LOCK).exists, "the failed run left the node locked"
+
+
+LOCK = "/run/triton-server.lock"
+OTHER_RUN = "ops@other-controller, run started 2026-11-26T09:00:00Z #7"
+
+
+def test_a_run_holding_the_node_lock_keeps_another_run_off_the_node(before):
+    # The test above restarted rollout-1 (its rollback): compare with what serves now.
+    first, _cid, first_files, first_run = before["rollout-1"]
+    first_cid = container_id(first)
+    first.check_output(f"printf '%s\\n' '{OTHER_RUN}' > {LOCK}")
+    try:
+        run = deploy("fails_at_load", "-e", "triton_server_log_verbose=1")
+        assert run.returncode != 0
+        out = " ".join((run.stdout + run.stderr).split())
+        assert f"Another run of triton_server is changing this node ({LOCK} is held by {OTHER_RUN} for" in out
+        assert "this run changed nothing" in out
+        assert container_id(first) == first_cid
+        assert repository_files(first) == first_files
+        assert first.file(RUN_SCRIPT).content_string == first_run
+        assert first.file(LOCK).content_string == OTHER_RUN + "\n", "a run released a lock it did not hold"
+        second, second_cid, _files, _run = before["rollout-2"]
+        assert container_id(second) == second_cid
+
+        # The holder died two hours ago: a run told that locks go stale after an hour breaks it and goes on.
+        first.check_output(f"touch -d '2 hours ago' {LOCK}")
+        run = deploy("good", "-e", "triton_server_lock_stale_after=3600")
+        assert run.returncode == 0, run.stdout[-3000:]
+        out = " ".join(run.stdout.split())
+        broke = f"Broke a stale lock on this node (triton_server_lock_stale_after=3600): {LOCK} was held by {OTHER_RUN}"
+        assert f"{broke} for 720" in out
+        for host, *_ in before.values():
+            assert not host.file(LOCK).exists
+    finally:
+        first.run(f"rm -f {LOCK}")
 
 
 # The next two tests run last: they change the live repository the tests above compare against.
