@@ -25,9 +25,13 @@ def release(lock: Path, holder: str) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
 
 
-def age(lock: Path, seconds: int) -> None:
+def held(tmp_path: Path, holder: str, seconds: int = 0) -> Path:
+    """A lock taken by `holder` through the script, `seconds` ago."""
+    lock = tmp_path / "triton-server.lock"
+    assert take(lock, holder).returncode == 0
     then = time.time() - seconds
     os.utime(lock, (then, then))
+    return lock
 
 
 def test_a_free_lock_is_taken_and_names_its_holder(tmp_path):
@@ -38,9 +42,7 @@ def test_a_free_lock_is_taken_and_names_its_holder(tmp_path):
 
 
 def test_a_held_lock_stops_the_second_run_and_says_who_holds_it(tmp_path):
-    lock = tmp_path / "triton-server.lock"
-    assert take(lock, "first #1").returncode == 0
-    age(lock, 120)
+    lock = held(tmp_path, "first #1", 120)
     run = take(lock, "second #2", stale=3600)
     assert run.returncode == 4
     assert run.stdout == ""
@@ -49,9 +51,7 @@ def test_a_held_lock_stops_the_second_run_and_says_who_holds_it(tmp_path):
 
 
 def test_a_lock_older_than_stale_is_broken_and_reported(tmp_path):
-    lock = tmp_path / "triton-server.lock"
-    assert take(lock, "dead #1").returncode == 0
-    age(lock, 7200)
+    lock = held(tmp_path, "dead #1", 7200)
     run = take(lock, "next #2", stale=3600)
     assert (run.returncode, run.stdout) == (0, "taken\n")
     assert run.stderr.startswith(f"lock-broken {lock} was held by dead #1 for 720")
@@ -59,16 +59,13 @@ def test_a_lock_older_than_stale_is_broken_and_reported(tmp_path):
 
 
 def test_stale_zero_never_breaks_a_lock(tmp_path):
-    lock = tmp_path / "triton-server.lock"
-    assert take(lock, "old #1").returncode == 0
-    age(lock, 10**7)
+    lock = held(tmp_path, "old #1", 10**7)
     assert take(lock, "next #2", stale=0).returncode == 4
     assert lock.read_text() == "old #1\n"
 
 
 def test_a_waiting_run_takes_the_lock_once_the_holder_releases_it(tmp_path):
-    lock = tmp_path / "triton-server.lock"
-    assert take(lock, "first #1").returncode == 0
+    lock = held(tmp_path, "first #1")
     timer = threading.Timer(2, release, (lock, "first #1"))
     timer.start()
     try:
@@ -80,16 +77,14 @@ def test_a_waiting_run_takes_the_lock_once_the_holder_releases_it(tmp_path):
 
 
 def test_the_wait_is_bounded(tmp_path):
-    lock = tmp_path / "triton-server.lock"
-    assert take(lock, "first #1").returncode == 0
+    lock = held(tmp_path, "first #1")
     run = take(lock, "second #2", wait=5)
     assert run.returncode == 4
     assert "is held by first #1" in run.stderr
 
 
 def test_release_removes_only_the_runs_own_lock(tmp_path):
-    lock = tmp_path / "triton-server.lock"
-    assert take(lock, "first #1").returncode == 0
+    lock = held(tmp_path, "first #1")
     release(lock, "second #2")
     assert lock.read_text() == "first #1\n"
     release(lock, "first #1")
