@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,151 @@ def test_retention_keeps_previous_and_images_in_use(host, tmp_path):
     assert host.file(f"{CACHE}/{images[3][0].name}").exists
     assert host.file(f"{CACHE}/{images[2][0].name}").exists
     host.check_output("docker rm tiny-in-use")
+
+
+def playbook_report(extra, *args):
+    """Run negative.yml against FIRST with the json callback: (rc, {task name: FIRST's result}, FIRST's stats)."""
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", FIRST, *args]
+    cmd += [str(SCENARIO / "negative.yml"), "-e", json.dumps(extra)]
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    report = json.loads(res.stdout[res.stdout.index("{") :])
+    tasks = {t["task"]["name"]: t["hosts"].get(FIRST, {}) for p in report["plays"] for t in p["tasks"]}
+    return res.returncode, tasks, report["stats"].get(FIRST, {})
+
+
+def result_of(tasks, name):
+    """The result of the one task whose name (after the role's prefix) starts with name."""
+    (result,) = [r for n, r in tasks.items() if n.split(" : ", 1)[-1].startswith(name)]
+    return result
+
+
+def check_result(tasks, on_node):
+    name = "Check the tarball's sha256" + (" on the node" if on_node else "") + ", read the image ID from its manifest"
+    return json.loads(result_of(tasks, name)["stdout"])
+
+
+def test_controller_remembers_a_checked_tarball(host, tmp_path):
+    """The second run answers the tarball's check from the controller's record instead of reading the file again."""
+    if host.backend.host != FIRST:
+        pytest.skip("runs against one instance")
+    args = {
+        "image_cache_image": IMAGE,
+        "image_cache_tarball": str(TARBALL),
+        "image_cache_tarball_sha256": lab_sha(),
+        "image_cache_check_record_dir": str(tmp_path / "records"),
+    }
+    seen = []
+    for _ in range(2):
+        rc, tasks, stats = playbook_report(args)
+        assert rc == 0 and stats["changed"] == 0, tasks
+        seen.append(check_result(tasks, on_node=False))
+    assert [s["cached"] for s in seen] == [False, True]
+    assert seen[0] == dict(seen[1], cached=False)
+    assert len(list((tmp_path / "records").glob("*.json"))) == 1
+    rc, tasks, _ = playbook_report(dict(args, image_cache_remember_checks=False))
+    assert rc == 0 and check_result(tasks, on_node=False)["cached"] is False
+
+
+def test_tarball_on_a_shared_path_is_read_once_and_remembered(host, tmp_path):
+    """image_cache_tarball_remote_src: one read of the node's file for sha256 and completeness, then none."""
+    if host.backend.host != FIRST:
+        pytest.skip("runs against one instance")
+    path, sha, image_id = tiny_image(tmp_path, "gpufleet-test/shared:v1")
+    shared = f"/srv/shared/{path.name}"
+    host.check_output("mkdir -p /srv/shared")
+    subprocess.run(["docker", "cp", str(path), f"{FIRST}:{shared}"], check=True)
+    records = "/var/lib/gpufleet/image-archives"
+    host.check_output(f"rm -rf {records}")
+    args = {
+        "image_cache_image": "gpufleet-test/shared:v1",
+        "image_cache_tarball": shared,
+        "image_cache_tarball_sha256": sha,
+        "image_cache_tarball_remote_src": True,
+    }
+
+    # Check mode first: the check runs and passes, and no record is written on the node.
+    rc, tasks, _ = playbook_report(args, "--check")
+    assert rc == 0 and check_result(tasks, on_node=True)["cached"] is False, tasks
+    assert not host.file(records).exists
+
+    rc, tasks, stats = playbook_report(args)
+    assert rc == 0 and stats["changed"] > 0, tasks
+    assert check_result(tasks, on_node=True)["cached"] is False
+    assert host.check_output("docker image inspect --format '{{.Id}}' gpufleet-test/shared:v1") == image_id
+    assert host.file(records).mode == 0o700 and host.file(records).user == "root"
+    (record,) = host.check_output(f"ls {records}").split()
+    assert host.file(f"{records}/{record}").mode == 0o600
+    assert not host.file(f"{CACHE}/{path.name}").exists, "a shared-path tarball is loaded in place, never copied"
+
+    rc, tasks, stats = playbook_report(args)
+    assert rc == 0 and stats["changed"] == 0, tasks
+    out = check_result(tasks, on_node=True)
+    assert out["cached"] is True and out["image_id"] == image_id and out["sha256"] == sha
+
+    # Bad input on the node names the file, the host and what was expected; nothing changes.
+    before = node_state(host)
+    rc, tasks, _ = playbook_report(dict(args, image_cache_tarball_sha256="0" * 64))
+    msg = result_of(tasks, "Fail when the tarball on the node is not a complete archive")["msg"]
+    assert rc != 0 and msg == (
+        f"checksum mismatch: {shared} has sha256 {sha}, expected {'0' * 64} (on {FIRST}); nothing was changed."
+    )
+    rc, tasks, _ = playbook_report(dict(args, image_cache_tarball="/srv/shared/missing.tar"))
+    msg = result_of(tasks, "Fail when the tarball on the node is not a complete archive")["msg"]
+    assert rc != 0 and msg == f"image archive /srv/shared/missing.tar does not exist (on {FIRST}); nothing was changed."
+
+    # One byte changed in place, with its size and modification time kept: the record no longer holds, the file is
+    # read again and the damage is found.
+    host.check_output(
+        f"m=$(stat -c %y {shared}); printf '\\377' | dd of={shared} bs=1 seek=2000 conv=notrunc status=none;"
+        f' touch -d "$m" {shared}'
+    )
+    rc, tasks, _ = playbook_report(args)
+    msg = result_of(tasks, "Fail when the tarball on the node is not a complete archive")["msg"]
+    assert rc != 0 and msg.startswith(f"checksum mismatch: {shared} has sha256 "), msg
+    assert node_state(host) == before
+    host.check_output(f"rm -rf /srv/shared {records}")
+
+
+def test_tarball_from_a_url_is_downloaded_once_and_remembered(host, tmp_path):
+    """An http(s) tarball: downloaded and checked on the first run; later runs neither download nor read it."""
+    if host.backend.host != FIRST:
+        pytest.skip("runs against one instance")
+    path, sha, image_id = tiny_image(tmp_path, "gpufleet-test/url:v1")
+    host.check_output("mkdir -p /srv/www")
+    subprocess.run(["docker", "cp", str(path), f"{FIRST}:/srv/www/{path.name}"], check=True)
+    # The web server runs on the node itself: the scenario's instances reach no other host.
+    serve = ["python3", "-m", "http.server", "8089", "--bind", "127.0.0.1", "--directory", "/srv/www"]
+    subprocess.run(["docker", "exec", "-d", FIRST, *serve], check=True)
+    probe = "python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8089/')\""
+    for _ in range(50):
+        if host.run(probe).rc == 0:
+            break
+        time.sleep(0.2)
+    args = {
+        "image_cache_image": "gpufleet-test/url:v1",
+        "image_cache_tarball": f"http://127.0.0.1:8089/{path.name}",
+        "image_cache_tarball_sha256": sha,
+    }
+    dest = f"{CACHE}/{path.name}"
+    try:
+        rc, tasks, _ = playbook_report(args, "--check")
+        assert rc == 0 and not host.file(dest).exists, tasks
+
+        rc, tasks, stats = playbook_report(args)
+        assert rc == 0 and stats["changed"] > 0, tasks
+        assert result_of(tasks, "Download the tarball")["changed"] is True
+        assert host.check_output("docker image inspect --format '{{.Id}}' gpufleet-test/url:v1") == image_id
+        assert host.file(dest).mode == 0o640 and host.file(dest).sha256sum == sha
+
+        rc, tasks, stats = playbook_report(args)
+        assert rc == 0 and stats["changed"] == 0, tasks
+        out = json.loads(result_of(tasks, "Check the tarball a download left on the node")["stdout"])
+        assert out["cached"] is True and out["image_id"] == image_id
+        assert result_of(tasks, "Download the tarball").get("skipped") is True
+    finally:
+        host.run("pkill -f 'http.server 8089'")
+    # With the server gone the node has all it needs: a re-run downloads nothing and passes.
+    rc, tasks, stats = playbook_report(args)
+    assert rc == 0 and stats["changed"] == 0, tasks
+    host.check_output("rm -rf /srv/www")

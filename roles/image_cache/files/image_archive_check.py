@@ -3,28 +3,37 @@
 """Check a `docker save` archive (plain, gzip or zstd) without loading it; print its image ID as JSON.
 
 usage: image_archive_check.py ARCHIVE [--image NAME:TAG] [--image-id sha256:HEX] [--sha256 HEX]
+                              [--cache DIR [--cache-readonly]]
 
 Reads the whole archive once as a stream (a truncated or corrupted archive fails), finds manifest.json, takes the
 entry for NAME:TAG (or the only entry), checks that its config blob is present and hashes to the image ID and that
 every layer it names is present. With --sha256, the file's own sha256 is taken on the same read and checked first
 (a mismatch is reported before any archive error). Exit 0 with {"image_id", "repo_tags", "compression", "sha256",
-"size"}; exit 1 with {"msg"}.
+"size", "cached"}; exit 1 with {"msg"}.
+
+With --cache, what one read learnt of a complete archive (its sha256, compression, and each image's ID, tags and
+completeness) is kept in DIR, one small JSON record per archive path, and a later run answers from that record
+without reading the file while the file's inode, size, modification time and change time are those recorded (a
+rewrite, `touch`, chmod or copy-over changes at least one; `touch -d` cannot set the change time back). Archives
+that fail to read are never recorded. --cache-readonly uses a record but writes none (check mode).
 Standard library only (zstd archives need the zstd program).
 """
 
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 
 SMALL = 16 * 1024 * 1024  # members hashed while streaming: configs and index files, not layers
+RECORD_VERSION = 1
 
 
-def fail(msg):
-    print(json.dumps({"failed": True, "msg": msg}))
-    sys.exit(1)
+class CheckFailed(Exception):
+    pass
 
 
 class HashingReader:
@@ -58,6 +67,12 @@ def file_sha256(path):
     return reader
 
 
+def unreadable(path, exc):
+    if isinstance(exc, FileNotFoundError):
+        return CheckFailed(f"image archive {path} does not exist")
+    return CheckFailed(f"cannot read image archive {path}: {exc.strerror or exc}")
+
+
 def compression_of(path):
     with open(path, "rb") as f:
         magic = f.read(4)
@@ -68,24 +83,33 @@ def compression_of(path):
     return "none"
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("archive")
-    parser.add_argument("--image", default="")
-    parser.add_argument("--image-id", default="")
-    parser.add_argument("--sha256", default="", help="expected sha256 of the file (hex)")
-    args = parser.parse_args()
-    path = args.archive
-    hashed = None
+def image_id_of(entry):
+    config = entry.get("Config", "")
+    hexid = config.rsplit("/", 1)[-1]
+    if hexid.endswith(".json"):
+        hexid = hexid[: -len(".json")]
+    return "sha256:" + hexid
+
+
+def zlib_error():
+    import zlib
+
+    return zlib.error
+
+
+def read_archive(path, want_sha256):
+    """One read of the file: {"sha256", "size", "compression", "images": [...]}. Raises CheckFailed."""
+
+    def check_sha256(hashed):
+        if want_sha256 and hashed.sha256.hexdigest() != want_sha256:
+            raise CheckFailed(
+                f"checksum mismatch: {path} has sha256 {hashed.sha256.hexdigest()}, expected {want_sha256}"
+            )
 
     try:
         compression = compression_of(path)
     except OSError as exc:
-        fail(f"cannot read image archive {path}: {exc}")
-
-    def check_sha256():
-        if args.sha256 and hashed.sha256.hexdigest() != args.sha256.lower():
-            fail(f"checksum mismatch: {path} has sha256 {hashed.sha256.hexdigest()}, expected {args.sha256.lower()}")
+        raise unreadable(path, exc) from None
 
     proc = None
     if compression == "zstd":
@@ -93,12 +117,12 @@ def main():
         try:
             hashed = file_sha256(path)
         except OSError as exc:
-            fail(f"cannot read image archive {path}: {exc}")
-        check_sha256()
+            raise unreadable(path, exc) from None
+        check_sha256(hashed)
         try:
             proc = subprocess.Popen(["zstd", "-dcq", "--", path], stdout=subprocess.PIPE)
         except OSError as exc:
-            fail(f"{path} is zstd-compressed and the zstd program cannot run: {exc}")
+            raise CheckFailed(f"{path} is zstd-compressed and the zstd program cannot run: {exc}") from None
         stream = proc.stdout
     else:
         stream = hashed = HashingReader(open(path, "rb"))
@@ -129,75 +153,162 @@ def main():
                 hashed.drain()
             except OSError:
                 pass
-            check_sha256()
-        fail(f"image archive {path} is corrupted or truncated ({exc}): expected a complete `docker save` tar")
+            check_sha256(hashed)
+        raise CheckFailed(
+            f"image archive {path} is corrupted or truncated ({exc}): expected a complete `docker save` tar"
+        ) from None
     finally:
         stream.close()
         if proc is not None and proc.wait() != 0:
-            fail(f"image archive {path}: zstd could not decompress it (exit {proc.returncode}): corrupted or truncated")
-    check_sha256()
+            raise CheckFailed(
+                f"image archive {path}: zstd could not decompress it (exit {proc.returncode}): corrupted or truncated"
+            )
+    check_sha256(hashed)
 
     if not isinstance(manifest, list) or not manifest:
-        fail(f"image archive {path} has no manifest.json: not a `docker save` archive")
+        raise CheckFailed(f"image archive {path} has no manifest.json: not a `docker save` archive")
+    images = []
+    for entry in manifest:
+        image_id = image_id_of(entry)
+        images.append(
+            {
+                "image_id": image_id,
+                "repo_tags": entry.get("RepoTags") or [],
+                "config_ok": digests.get(entry.get("Config", "")) == image_id.split(":", 1)[1],
+                "config": entry.get("Config", ""),
+                "missing_layers": [layer for layer in entry.get("Layers") or [] if layer not in names],
+            }
+        )
+    return {"sha256": hashed.sha256.hexdigest(), "size": hashed.size, "compression": compression, "images": images}
 
-    entries = manifest
-    if args.image:
-        wanted = args.image if ":" in args.image.rsplit("/", 1)[-1] else args.image + ":latest"
-        entries = [e for e in manifest if wanted in (e.get("RepoTags") or [])]
-        if not entries and not args.image_id:
-            tags = sorted(t for e in manifest for t in (e.get("RepoTags") or []))
-            fail(
+
+def select_image(path, archive, image, image_id):
+    """The one image the caller expects, checked complete. Raises CheckFailed."""
+    entries = archive["images"]
+    if image:
+        wanted = image if ":" in image.rsplit("/", 1)[-1] else image + ":latest"
+        entries = [e for e in entries if wanted in e["repo_tags"]]
+        if not entries and not image_id:
+            tags = sorted(t for e in archive["images"] for t in e["repo_tags"])
+            raise CheckFailed(
                 "image archive {} does not contain {} (it holds: {})".format(
                     path, wanted, ", ".join(tags) or "untagged images"
                 )
             )
-    if args.image_id:
-        entries = [e for e in manifest if image_id_of(e) == args.image_id]
+    if image_id:
+        entries = [e for e in archive["images"] if e["image_id"] == image_id]
         if not entries:
-            fail(
+            raise CheckFailed(
                 "image archive {} does not contain image {} (it holds: {})".format(
-                    path, args.image_id, ", ".join(image_id_of(e) for e in manifest)
+                    path, image_id, ", ".join(e["image_id"] for e in archive["images"])
                 )
             )
     if len(entries) != 1:
-        fail(f"image archive {path} holds {len(entries)} images; name the one expected with image_cache_image")
+        raise CheckFailed(
+            f"image archive {path} holds {len(entries)} images; name the one expected with image_cache_image"
+        )
     entry = entries[0]
-    image_id = image_id_of(entry)
-    config = entry.get("Config", "")
-    if digests.get(config) != image_id.split(":", 1)[1]:
-        fail(f"image archive {path}: config {config} of {image_id} is missing or does not hash to its ID (corrupted)")
-    missing = [layer for layer in entry.get("Layers") or [] if layer not in names]
-    if missing:
-        fail(
+    if not entry["config_ok"]:
+        raise CheckFailed(
+            f"image archive {path}: config {entry['config']} of {entry['image_id']} is missing or does not hash to"
+            " its ID (corrupted)"
+        )
+    if entry["missing_layers"]:
+        raise CheckFailed(
             "image archive {} lacks layers {} of image {}: incomplete archive".format(
-                path, ", ".join(missing), image_id
+                path, ", ".join(entry["missing_layers"]), entry["image_id"]
             )
         )
-    print(
-        json.dumps(
-            {
-                "image_id": image_id,
-                "repo_tags": entry.get("RepoTags") or [],
-                "compression": compression,
-                "sha256": hashed.sha256.hexdigest(),
-                "size": hashed.size,
-            }
-        )
-    )
+    return entry
 
 
-def image_id_of(entry):
-    config = entry.get("Config", "")
-    hexid = config.rsplit("/", 1)[-1]
-    if hexid.endswith(".json"):
-        hexid = hexid[: -len(".json")]
-    return "sha256:" + hexid
+class Record:
+    """What a read learnt of one archive path, valid while the file's identity (inode, size, mtime, ctime) holds."""
+
+    def __init__(self, folder, path):
+        real = os.path.realpath(path)
+        self.real = real
+        self.file = os.path.join(folder, hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest() + ".json")
+        self.folder = folder
+
+    @staticmethod
+    def identity(st):
+        return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+    def load(self, st):
+        try:
+            with open(self.file, encoding="utf-8") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            return None
+        if (
+            not isinstance(record, dict)
+            or record.get("version") != RECORD_VERSION
+            or record.get("path") != self.real
+            or record.get("identity") != self.identity(st)
+        ):
+            return None
+        return record.get("archive")
+
+    def save(self, st, archive):
+        """Best effort: a cache that cannot be written only costs the next run a read."""
+        try:
+            os.makedirs(self.folder, mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".record-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(
+                    {"version": RECORD_VERSION, "path": self.real, "identity": self.identity(st), "archive": archive}, f
+                )
+            os.replace(tmp, self.file)
+        except OSError:
+            pass
 
 
-def zlib_error():
-    import zlib
+def check(args):
+    path = args.archive
+    want_sha256 = args.sha256.lower()
+    record = archive = None
+    if args.cache:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise unreadable(path, exc) from None
+        record = Record(args.cache, path)
+        archive = record.load(st)
+    cached = archive is not None
+    if cached:
+        if want_sha256 and archive["sha256"] != want_sha256:
+            raise CheckFailed(f"checksum mismatch: {path} has sha256 {archive['sha256']}, expected {want_sha256}")
+    else:
+        archive = read_archive(path, want_sha256)
+        # The identity is taken before the read: a file changed while it was read is read again next time.
+        if record is not None and not args.cache_readonly and Record.identity(os.stat(path)) == Record.identity(st):
+            record.save(st, archive)
+    entry = select_image(path, archive, args.image, args.image_id)
+    return {
+        "image_id": entry["image_id"],
+        "repo_tags": entry["repo_tags"],
+        "compression": archive["compression"],
+        "sha256": archive["sha256"],
+        "size": archive["size"],
+        "cached": cached,
+    }
 
-    return zlib.error
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("archive")
+    parser.add_argument("--image", default="")
+    parser.add_argument("--image-id", default="")
+    parser.add_argument("--sha256", default="", help="expected sha256 of the file (hex)")
+    parser.add_argument("--cache", default="", help="folder of records of archives already read")
+    parser.add_argument("--cache-readonly", action="store_true", help="use records, write none")
+    args = parser.parse_args()
+    try:
+        print(json.dumps(check(args)))
+    except CheckFailed as exc:
+        print(json.dumps({"failed": True, "msg": str(exc)}))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -107,3 +108,81 @@ def test_without_sha256_nothing_is_compared(archive):
     path, _ = archive
     rc, out = check(path)
     assert rc == 0 and out["sha256"] == sha256_of(path)
+
+
+def records(folder):
+    return sorted(p.name for p in folder.glob("*.json")) if folder.exists() else []
+
+
+def test_a_second_check_answers_from_the_record_without_reading(archive, tmp_path):
+    path, image_id = archive
+    cache = tmp_path / "records"
+    rc, first = check(path, "--image", TAG, "--sha256", sha256_of(path), "--cache", str(cache))
+    assert rc == 0 and first["cached"] is False, first
+    assert len(records(cache)) == 1 and oct(cache.stat().st_mode & 0o777) == "0o700"
+    rc, again = check(path, "--image", TAG, "--sha256", sha256_of(path), "--cache", str(cache))
+    assert rc == 0 and again == dict(first, cached=True)
+    # The record answers other questions about the same file too: another expected sha256, the image by ID.
+    rc, out = check(path, "--sha256", "0" * 64, "--cache", str(cache))
+    assert rc == 1 and out["msg"] == f"checksum mismatch: {path} has sha256 {sha256_of(path)}, expected {'0' * 64}"
+    rc, out = check(path, "--image", "lab/other:2", "--cache", str(cache))
+    assert rc == 1 and out["msg"] == f"image archive {path} does not contain lab/other:2 (it holds: {TAG})"
+    rc, out = check(path, "--image-id", image_id, "--cache", str(cache))
+    assert rc == 0 and out["cached"] is True and out["image_id"] == image_id
+
+
+def test_a_file_changed_behind_its_record_is_read_again(archive, tmp_path):
+    """Same size and the old modification time put back: the change time still tells, and the damage is found."""
+    path, _ = archive
+    cache = tmp_path / "records"
+    whole = sha256_of(path)
+    assert check(path, "--sha256", whole, "--cache", str(cache))[0] == 0
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte inside the layer
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    rc, out = check(path, "--sha256", whole, "--cache", str(cache))
+    assert rc == 1 and out["msg"].startswith(f"checksum mismatch: {path} has sha256 {sha256_of(path)}"), out
+
+
+def test_a_copy_of_the_file_has_no_record(archive, tmp_path):
+    path, _ = archive
+    cache = tmp_path / "records"
+    assert check(path, "--cache", str(cache))[1]["cached"] is False
+    copy = tmp_path / "copy.tar"
+    shutil.copy2(path, copy)
+    assert check(copy, "--cache", str(cache))[1]["cached"] is False
+    assert len(records(cache)) == 2
+
+
+def test_failed_archives_are_not_recorded(archive, tmp_path):
+    path, _ = archive
+    cache = tmp_path / "records"
+    path.write_bytes(path.read_bytes()[: 2 * 1024 * 1024])
+    for _ in range(2):
+        rc, out = check(path, "--cache", str(cache))
+        assert rc == 1 and "is corrupted or truncated" in out["msg"], out
+    assert records(cache) == []
+
+
+def test_readonly_uses_records_and_writes_none(archive, tmp_path):
+    path, _ = archive
+    cache = tmp_path / "records"
+    rc, out = check(path, "--cache", str(cache), "--cache-readonly")
+    assert rc == 0 and out["cached"] is False and not cache.exists()
+    check(path, "--cache", str(cache))
+    rc, out = check(path, "--cache", str(cache), "--cache-readonly")
+    assert rc == 0 and out["cached"] is True
+
+
+def test_a_damaged_record_is_ignored(archive, tmp_path):
+    path, _ = archive
+    cache = tmp_path / "records"
+    check(path, "--cache", str(cache))
+    (record,) = cache.glob("*.json")
+    record.write_text("{not json")
+    rc, out = check(path, "--cache", str(cache))
+    assert rc == 0 and out["cached"] is False and out["sha256"] == sha256_of(path)
+    assert json.loads(record.read_text())["archive"]["sha256"] == sha256_of(path)
