@@ -52,8 +52,10 @@ def start_playbook(extra, limit=FIRST):
 
 
 def node_state(host):
+    # Names, sizes, times and modes; not ls's block total, which moves while a fresh copy is still written back.
     return host.check_output(
-        f"ls -l --time-style=+%s.%N {CACHE}; sha256sum {CACHE}/state.json; docker images -a -q --no-trunc | sort"
+        f"find {CACHE} -printf '%p %s %T@ %m %u\\n' | sort; sha256sum {CACHE}/state.json;"
+        " docker images -a -q --no-trunc | sort"
     )
 
 
@@ -309,6 +311,20 @@ def test_tarball_from_a_url_is_downloaded_once_and_remembered(host, tmp_path):
     }
     dest = f"{CACHE}/{path.name}"
     try:
+        # Before a download the URL is asked for the size (HEAD) and the disk is checked for it; nothing arrives.
+        subprocess.run(["docker", "cp", str(TARBALL), f"{FIRST}:/srv/www/big-url.tar"], check=True)
+        big = {
+            "image_cache_image": IMAGE,
+            "image_cache_tarball": "http://127.0.0.1:8089/big-url.tar",
+            "image_cache_tarball_sha256": lab_sha(),
+            "image_cache_min_free_mib": 1 << 40,
+        }
+        before = node_state(host)
+        rc, tasks, _ = playbook_report(big)
+        msg = result_of(tasks, "Fail when the node lacks the disk space")["msg"]
+        assert rc != 0 and f"needed: {round(TARBALL.stat().st_size / 2**20)} MiB for the tarball" in msg, msg
+        assert node_state(host) == before, "nothing was downloaded"
+
         rc, tasks, _ = playbook_report(args, "--check")
         assert rc == 0 and not host.file(dest).exists, tasks
 
