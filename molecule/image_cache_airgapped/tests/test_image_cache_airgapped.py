@@ -29,26 +29,22 @@ def expected_id():
     return json.loads(out.stdout)["image_id"]
 
 
+def negative_cmd(extra, *args, limit=FIRST):
+    """ansible-playbook negative.yml against one instance, with extra as -e."""
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", limit, *args]
+    return [*cmd, str(SCENARIO / "negative.yml"), "-e", json.dumps(extra)]
+
+
 def playbook(extra, limit=FIRST):
     """Run negative.yml against one instance; return (rc, output)."""
-    cmd = [
-        "ansible-playbook",
-        "-i",
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        "--limit",
-        limit,
-        str(SCENARIO / "negative.yml"),
-        "-e",
-        json.dumps(extra),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    res = subprocess.run(negative_cmd(extra, limit=limit), capture_output=True, text=True, check=False)
     return res.returncode, res.stdout + res.stderr
 
 
 def start_playbook(extra, limit=FIRST):
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", limit]
-    cmd += [str(SCENARIO / "negative.yml"), "-e", json.dumps(extra)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        negative_cmd(extra, limit=limit), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def node_state(host):
@@ -187,10 +183,8 @@ def test_retention_keeps_previous_and_images_in_use(host, tmp_path):
 
 def playbook_report(extra, *args):
     """Run negative.yml against FIRST with the json callback: (rc, {task name: FIRST's result}, FIRST's stats)."""
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", FIRST, *args]
-    cmd += [str(SCENARIO / "negative.yml"), "-e", json.dumps(extra)]
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    res = subprocess.run(negative_cmd(extra, *args), capture_output=True, text=True, check=False, env=env)
     report = json.loads(res.stdout[res.stdout.index("{") :])
     tasks = {t["task"]["name"]: t["hosts"].get(FIRST, {}) for p in report["plays"] for t in p["tasks"]}
     return res.returncode, tasks, report["stats"].get(FIRST, {})
