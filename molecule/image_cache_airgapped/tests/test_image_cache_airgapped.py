@@ -94,7 +94,19 @@ BAD = {
     "wrong_image": ({"image_cache_image": "nvcr.io/nvidia/tritonserver:99.99-py3"}, "does not contain"),
     "missing": ({"image_cache_tarball": "/nonexistent/triton.tar"}, "does not exist on the controller"),
     "disk": ({"image_cache_min_free_mib": 1 << 40}, "Not enough disk space"),
+    "url_no_file": ({"image_cache_tarball": "http://127.0.0.1:9/images/"}, "image_cache_tarball must name a file"),
+    "url_user": (
+        {"image_cache_tarball": "http://127.0.0.1:9/t.tar", "image_cache_tarball_url_password": "p"},
+        "image_cache_tarball_url_username and image_cache_tarball_url_password must be strings, and a password needs a"
+        " user",
+    ),
+    "url_headers": (
+        {"image_cache_tarball": "http://127.0.0.1:9/t.tar", "image_cache_tarball_url_headers": {"X-Token": 5}},
+        "image_cache_tarball_url_headers must map header names to strings",
+    ),
 }
+# Messages about the URL's settings name the variable, not the file.
+NAMES_THE_SETTING = ("disk", "url_user", "url_headers")
 
 
 def test_bad_inputs_fail_and_change_nothing(host, truncated):
@@ -120,7 +132,7 @@ def test_bad_inputs_fail_and_change_nothing(host, truncated):
         out = proc.communicate()[0]
         assert proc.returncode != 0, f"{case}: {out}"
         assert BAD[case][1] in out, f"{case}: {out}"
-        if case != "disk":
+        if case not in NAMES_THE_SETTING:
             assert args["image_cache_tarball"] in out, f"{case}: {out}"
     assert node_state(host) == before
 
@@ -339,3 +351,105 @@ def test_tarball_from_a_url_is_downloaded_once_and_remembered(host, tmp_path):
     rc, tasks, stats = playbook_report(args)
     assert rc == 0 and stats["changed"] == 0, tasks
     host.check_output("rm -rf /srv/www")
+
+
+def test_a_second_run_in_the_same_play_does_not_see_the_first_runs_image(host):
+    """A registry image placed after the tarball's in one play is checked for its own pull's disk space: the tarball's
+    image, present on the node, must not pass for it."""
+    if host.backend.host != FIRST:
+        pytest.skip("runs against one instance")
+    before = node_state(host)
+    extra = {"second_image": "registry.invalid/gpufleet/other:1", "second_pull_min_free_mib": 1 << 40}
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", FIRST]
+    res = subprocess.run(
+        [*cmd, str(SCENARIO / "two_images.yml"), "-e", json.dumps(extra)], capture_output=True, text=True, check=False
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert f"Not enough disk space on {FIRST} for registry.invalid/gpufleet/other:1" in out, out
+    assert node_state(host) == before
+
+
+# Serves /srv/www-auth to requests that carry the user's password (basic auth) or the token header; 401 otherwise.
+AUTH_SERVER = """
+import base64, functools, http.server, sys
+user, password, token = sys.argv[1:4]
+basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def allowed(self):
+        if self.headers.get("Authorization") == basic or self.headers.get("X-Token") == token:
+            return True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="images"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
+    def do_GET(self):
+        if self.allowed():
+            super().do_GET()
+    def do_HEAD(self):
+        if self.allowed():
+            super().do_HEAD()
+handler = functools.partial(Handler, directory="/srv/www-auth")
+http.server.ThreadingHTTPServer(("127.0.0.1", 8090), handler).serve_forever()
+"""
+
+
+def test_tarball_from_a_url_behind_authentication(host, tmp_path):
+    """Basic auth or a header token: a wrong password fails clearly and changes nothing; the secrets never show, even
+    at -vvv; a presigned-style query is not part of the file's name on the node."""
+    if host.backend.host != FIRST:
+        pytest.skip("runs against one instance")
+    path, sha, image_id = tiny_image(tmp_path, "gpufleet-test/url-auth:v1")
+    password, token = f"pw-{os.getpid()}-{time.time_ns()}", f"tok-{time.time_ns()}-{os.getpid()}"
+    host.check_output("mkdir -p /srv/www-auth")
+    subprocess.run(["docker", "cp", str(path), f"{FIRST}:/srv/www-auth/{path.name}"], check=True)
+    (tmp_path / "serve.py").write_text(AUTH_SERVER)
+    subprocess.run(["docker", "cp", str(tmp_path / "serve.py"), f"{FIRST}:/srv/serve-auth.py"], check=True)
+    serve = ["python3", "/srv/serve-auth.py", "fleet", password, token]
+    subprocess.run(["docker", "exec", "-d", FIRST, *serve], check=True)
+    probe = "python3 -c \"import socket; socket.create_connection(('127.0.0.1', 8090))\""
+    for _ in range(50):
+        if host.run(probe).rc == 0:
+            break
+        time.sleep(0.2)
+    url = f"http://127.0.0.1:8090/{path.name}?X-Amz-Signature=0123abcd&X-Amz-Expires=600"
+    dest = f"{CACHE}/{path.name}"
+    args = {
+        "image_cache_image": "gpufleet-test/url-auth:v1",
+        "image_cache_tarball": url,
+        "image_cache_tarball_sha256": sha,
+        "image_cache_tarball_url_username": "fleet",
+    }
+
+    def run_vvv(extra):
+        res = subprocess.run(negative_cmd(extra, "-vvv"), capture_output=True, text=True, check=False)
+        out = res.stdout + res.stderr
+        assert password not in out and token not in out, "a secret reached the output"
+        return res.returncode, out
+
+    host.run(f"rm -f {dest}; docker image rm gpufleet-test/url-auth:v1")
+    try:
+        before = node_state(host)
+        rc, tasks, _ = playbook_report(dict(args, image_cache_tarball_url_password=f"not-{password}"))
+        msg = result_of(tasks, "Fail when the download failed")["msg"]
+        assert rc != 0 and msg.startswith(f"Downloading {url} to {dest} on {FIRST} failed: "), msg
+        assert "(HTTP 401)" in msg and "check image_cache_tarball_url_username, image_cache_tarball_url_password" in msg
+        assert msg.endswith("Nothing was loaded."), msg
+        assert node_state(host) == before
+
+        rc, out = run_vvv(dict(args, image_cache_tarball_url_password=password))
+        assert rc == 0, out[-3000:]
+        assert host.check_output("docker image inspect --format '{{.Id}}' gpufleet-test/url-auth:v1") == image_id
+        assert host.file(dest).sha256sum == sha and host.file(dest).mode == 0o640
+        assert not host.run(f"grep -rlF -e {password} /var/cache/gpufleet /var/lib/gpufleet /root/.ansible").stdout
+
+        # A header instead of the password: the node lost its download, so it is fetched again, with the token.
+        host.check_output(f"rm {dest}")
+        headers = {"image_cache_tarball_url_username": "", "image_cache_tarball_url_headers": {"X-Token": token}}
+        rc, out = run_vvv(dict(args, **headers))
+        assert rc == 0, out[-3000:]
+        assert host.file(dest).sha256sum == sha
+    finally:
+        host.run("pkill -f serve-auth.py")
+    host.check_output("rm -rf /srv/www-auth /srv/serve-auth.py")

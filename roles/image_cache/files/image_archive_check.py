@@ -261,7 +261,28 @@ class Record:
                 )
             os.replace(tmp, self.file)
         except OSError:
-            pass
+            return
+        self.prune()
+
+    def prune(self):
+        """Drop the records of files that are gone (a tarball replaced by the next image's), so that the folder does
+        not grow with every image a site ever used. Runs after a read of a whole archive, which dwarfs it."""
+        try:
+            names = [n for n in os.listdir(self.folder) if n.endswith(".json")]
+        except OSError:
+            return
+        for name in names:
+            record = os.path.join(self.folder, name)
+            try:
+                with open(record, encoding="utf-8") as f:
+                    path = json.load(f).get("path")
+            except (OSError, ValueError, AttributeError):
+                path = None
+            if not isinstance(path, str) or not os.path.lexists(path):
+                try:
+                    os.unlink(record)
+                except OSError:
+                    pass
 
 
 def check(args):

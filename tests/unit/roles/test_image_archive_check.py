@@ -186,3 +186,23 @@ def test_a_damaged_record_is_ignored(archive, tmp_path):
     rc, out = check(path, "--cache", str(cache))
     assert rc == 0 and out["cached"] is False and out["sha256"] == sha256_of(path)
     assert json.loads(record.read_text())["archive"]["sha256"] == sha256_of(path)
+
+
+def test_records_of_files_that_are_gone_are_pruned_by_the_next_read(archive, tmp_path):
+    path, _ = archive
+    cache = tmp_path / "records"
+    old = tmp_path / "old.tar"
+    shutil.copy2(path, old)
+    check(old, "--cache", str(cache))
+    check(path, "--cache", str(cache))
+    (cache / "junk.json").write_text("{not json")
+    assert len(records(cache)) == 3
+    old.unlink()
+    # Answers from a record write nothing and prune nothing; the next read of a whole archive prunes.
+    assert check(path, "--cache", str(cache))[1]["cached"] is True and len(records(cache)) == 3
+    new = tmp_path / "new.tar"
+    shutil.copy2(path, new)
+    assert check(new, "--cache", str(cache))[1]["cached"] is False
+    assert records(cache) == sorted(
+        f"{hashlib.sha256(os.path.realpath(p).encode()).hexdigest()}.json" for p in (path, new)
+    )
