@@ -69,7 +69,8 @@ ans() {
 env PYTHONPATH="$W/site" "$PY" "$W/site/bin/ansible-playbook" --version
 ans -v "$HERE/driver-facts.yml" || rc_all=1
 cat "$OUT/driver-facts.json" || true
-ans -v "$HERE/preflight-verify.yml" || rc_all=1
+# The loaded driver's branch: with it unset, preflight refuses to plan an older one (seen by triton-gpus.sh).
+ans -v "$HERE/preflight-verify.yml" -e "nvidia_driver_branch=$(cut -d. -f1 /sys/module/nvidia/version)" || rc_all=1
 cat "$OUT/preflight-facts.json" || true
 
 section "tritonserver with a KIND_GPU model"
