@@ -92,8 +92,9 @@ def snapshot_packages(packages):
     if out is not None and (rc in (0, 1)):
         for line in out.splitlines():
             parts = line.split()
-            if len(parts) >= 3 and parts[0] in versions and parts[2].startswith("i"):
-                versions[parts[0]] = parts[1]
+            # Status-Abbrev: the wanted state (i install, h hold, ...), then the current one (i installed).
+            if len(parts) >= 3 and parts[0] in versions and parts[2][1:2] == "i":
+                versions[parts[0]] = parts[1] + (" held" if parts[2][0] == "h" else "")
         return versions
     out, _rc = _run(["rpm", "-q", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", "--", *sorted(packages)])
     if out is None:

@@ -72,6 +72,26 @@ def test_snapshot_sees_content_mode_and_links(tmp_path):
     assert cs.differences({"paths": after}, {"paths": cs.snapshot_paths([str(tmp_path)])}) == []
 
 
+def test_held_packages_show_their_version_and_the_hold(tmp_path, monkeypatch):
+    """A held driver package is seen with its version, and a hold removed or a version changed under it differs."""
+    (tmp_path / "info").mkdir()
+    entry = "Package: {}\nStatus: {} ok {}\nPriority: optional\nArchitecture: amd64\nVersion: {}\n\n"
+
+    def status(*pkgs):
+        (tmp_path / "status").write_text("".join(entry.format(*p) for p in pkgs))
+        return cs.snapshot_packages(["nvidia-driver", "gone", "other"])
+
+    monkeypatch.setenv("DPKG_ADMINDIR", str(tmp_path))  # dpkg-query reads this database instead of the host's
+    held = status(("nvidia-driver", "hold", "installed", "535.247.01-1"), ("gone", "deinstall", "config-files", "1"),
+                  ("other", "install", "installed", "2.0"))  # fmt: skip
+    assert held == {"nvidia-driver": "535.247.01-1 held", "gone": "absent", "other": "2.0"}
+    unheld = status(("nvidia-driver", "install", "installed", "535.247.01-1"), ("other", "install", "installed", "2.0"))
+    upgraded = status(("nvidia-driver", "hold", "installed", "535.261.03-1"), ("other", "install", "installed", "2.0"))
+    for now in (unheld, upgraded):
+        (reason,) = cs.differences({"packages": held}, {"packages": now})
+        assert "nvidia-driver" in reason, reason
+
+
 def test_packages_and_endpoints_report_what_is_missing():
     versions = cs.snapshot_packages(["dpkg", "gpufleet-no-such-package"])
     assert versions["gpufleet-no-such-package"] == "absent" and versions["dpkg"] != "absent"
