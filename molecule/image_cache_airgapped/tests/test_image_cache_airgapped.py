@@ -295,6 +295,17 @@ def test_tarball_on_a_shared_path_is_read_once_and_remembered(host, tmp_path):
     host.check_output(f"rm -rf /srv/shared {records}")
 
 
+def serve_on_node(host, port, *args):
+    """Start `python3 *args` on FIRST in the background and wait until it listens on 127.0.0.1:port. The web servers
+    run on the node itself: the scenario's instances reach no other host."""
+    subprocess.run(["docker", "exec", "-d", FIRST, "python3", *args], check=True)
+    probe = f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}))\""
+    for _ in range(50):
+        if host.run(probe).rc == 0:
+            return
+        time.sleep(0.2)
+
+
 def test_tarball_from_a_url_is_downloaded_once_and_remembered(host, tmp_path):
     """An http(s) tarball: downloaded and checked on the first run; later runs neither download nor read it."""
     if host.backend.host != FIRST:
@@ -302,14 +313,7 @@ def test_tarball_from_a_url_is_downloaded_once_and_remembered(host, tmp_path):
     path, sha, image_id = tiny_image(tmp_path, "gpufleet-test/url:v1")
     host.check_output("mkdir -p /srv/www")
     subprocess.run(["docker", "cp", str(path), f"{FIRST}:/srv/www/{path.name}"], check=True)
-    # The web server runs on the node itself: the scenario's instances reach no other host.
-    serve = ["python3", "-m", "http.server", "8089", "--bind", "127.0.0.1", "--directory", "/srv/www"]
-    subprocess.run(["docker", "exec", "-d", FIRST, *serve], check=True)
-    probe = "python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8089/')\""
-    for _ in range(50):
-        if host.run(probe).rc == 0:
-            break
-        time.sleep(0.2)
+    serve_on_node(host, 8089, "-m", "http.server", "8089", "--bind", "127.0.0.1", "--directory", "/srv/www")
     args = {
         "image_cache_image": "gpufleet-test/url:v1",
         "image_cache_tarball": f"http://127.0.0.1:8089/{path.name}",
@@ -406,13 +410,7 @@ def test_tarball_from_a_url_behind_authentication(host, tmp_path):
     subprocess.run(["docker", "cp", str(path), f"{FIRST}:/srv/www-auth/{path.name}"], check=True)
     (tmp_path / "serve.py").write_text(AUTH_SERVER)
     subprocess.run(["docker", "cp", str(tmp_path / "serve.py"), f"{FIRST}:/srv/serve-auth.py"], check=True)
-    serve = ["python3", "/srv/serve-auth.py", "fleet", password, token]
-    subprocess.run(["docker", "exec", "-d", FIRST, *serve], check=True)
-    probe = "python3 -c \"import socket; socket.create_connection(('127.0.0.1', 8090))\""
-    for _ in range(50):
-        if host.run(probe).rc == 0:
-            break
-        time.sleep(0.2)
+    serve_on_node(host, 8090, "/srv/serve-auth.py", "fleet", password, token)
     url = f"http://127.0.0.1:8090/{path.name}?X-Amz-Signature=0123abcd&X-Amz-Expires=600"
     dest = f"{CACHE}/{path.name}"
     args = {
