@@ -1,7 +1,9 @@
 """image_cache, air-gapped: the lab tarball is loaded by ID; bad inputs fail clearly and change nothing; retention."""
 
+import datetime
 import hashlib
 import io
+import ipaddress
 import json
 import os
 import subprocess
@@ -10,6 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 testinfra_hosts = ["ansible://all"]
 
@@ -104,9 +110,13 @@ BAD = {
         {"image_cache_tarball": "http://127.0.0.1:9/t.tar", "image_cache_tarball_url_headers": {"X-Token": 5}},
         "image_cache_tarball_url_headers must map header names to strings",
     ),
+    "url_ca_path": (
+        {"image_cache_tarball": "https://127.0.0.1:9/t.tar", "image_cache_tarball_url_ca_path": "certs/ca.pem"},
+        "image_cache_tarball_url_ca_path must be empty or the absolute path of a CA bundle (PEM) on the node",
+    ),
 }
 # Messages about the URL's settings name the variable, not the file.
-NAMES_THE_SETTING = ("disk", "url_user", "url_headers")
+NAMES_THE_SETTING = ("disk", "url_user", "url_headers", "url_ca_path")
 
 
 def test_bad_inputs_fail_and_change_nothing(host, truncated):
@@ -451,3 +461,94 @@ def test_tarball_from_a_url_behind_authentication(host, tmp_path):
     finally:
         host.run("pkill -f serve-auth.py")
     host.check_output("rm -rf /srv/www-auth /srv/serve-auth.py")
+
+
+def private_ca(folder):
+    """A CA and a certificate it signed for 127.0.0.1, written to folder as ca.pem, server.pem and server.key."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gpufleet test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "server.pem").write_bytes(server.public_bytes(pem))
+    (folder / "server.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
+# Serves /srv/www-tls over https with the certificate private_ca() made.
+TLS_SERVER = """
+import functools, http.server, ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("/srv/tls/server.pem", "/srv/tls/server.key")
+server = http.server.ThreadingHTTPServer(
+    ("127.0.0.1", 8091), functools.partial(http.server.SimpleHTTPRequestHandler, directory="/srv/www-tls"))
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+
+
+def test_tarball_from_an_https_server_signed_by_a_private_ca(host, tmp_path):
+    """A server whose CA the node's trust store lacks: refused with a message naming image_cache_tarball_url_ca_path;
+    a ca_path that is not on the node fails before anything changes; the right one lets the HEAD and the download
+    through, with the certificate still checked."""
+    if host.backend.host != FIRST:
+        pytest.skip("runs against one instance")
+    path, sha, image_id = tiny_image(tmp_path, "gpufleet-test/url-tls:v1")
+    private_ca(tmp_path)
+    (tmp_path / "serve.py").write_text(TLS_SERVER)
+    host.check_output("mkdir -p /srv/www-tls /srv/tls")
+    for src, dest in ((path, f"/srv/www-tls/{path.name}"), (tmp_path / "serve.py", "/srv/tls/serve-tls.py")):
+        subprocess.run(["docker", "cp", str(src), f"{FIRST}:{dest}"], check=True)
+    for name in ("ca.pem", "server.pem", "server.key"):
+        subprocess.run(["docker", "cp", str(tmp_path / name), f"{FIRST}:/srv/tls/{name}"], check=True)
+    serve_on_node(host, 8091, "/srv/tls/serve-tls.py")
+    url = f"https://127.0.0.1:8091/{path.name}"
+    dest = f"{CACHE}/{path.name}"
+    args = {
+        "image_cache_image": "gpufleet-test/url-tls:v1",
+        "image_cache_tarball": url,
+        "image_cache_tarball_sha256": sha,
+    }
+    host.run(f"rm -f {dest}; docker image rm gpufleet-test/url-tls:v1")
+    try:
+        before = node_state(host)
+        rc, tasks, _ = playbook_report(args)
+        msg = result_of(tasks, "Fail when the download failed")["msg"]
+        assert rc != 0 and "CERTIFICATE_VERIFY_FAILED" in msg, msg
+        assert "set image_cache_tarball_url_ca_path to the CA bundle (PEM) on the node that signed it" in msg, msg
+        assert node_state(host) == before
+
+        rc, tasks, _ = playbook_report(dict(args, image_cache_tarball_url_ca_path="/srv/tls/missing.pem"))
+        msg = result_of(tasks, "Fail when the CA bundle is missing")["msg"]
+        assert rc != 0, tasks
+        assert msg.startswith(f"image_cache_tarball_url_ca_path: /srv/tls/missing.pem is not a file on {FIRST};"), msg
+        assert "127.0.0.1:8091" in msg and node_state(host) == before
+
+        rc, tasks, stats = playbook_report(dict(args, image_cache_tarball_url_ca_path="/srv/tls/ca.pem"))
+        assert rc == 0 and stats["changed"] > 0, tasks
+        head = result_of(tasks, "Ask the URL for the tarball's size")
+        assert head["status"] == 200 and int(head["content_length"]) == path.stat().st_size, head
+        assert result_of(tasks, "Download the tarball")["changed"] is True
+        assert host.check_output("docker image inspect --format '{{.Id}}' gpufleet-test/url-tls:v1") == image_id
+        assert host.file(dest).sha256sum == sha
+    finally:
+        host.run("pkill -f serve-tls.py")
+    host.check_output("rm -rf /srv/www-tls /srv/tls")
