@@ -79,6 +79,7 @@ def test_unit_pins_the_image_by_id(host):
         ("/etc/triton-server/main/run", 0o700),
         ("/etc/triton-server/main/stop", 0o700),
         ("/etc/triton-server/managed-models.json", 0o600),
+        ("/etc/triton-server/env", 0o600),
         ("/etc/systemd/system/triton-server@.service", 0o644),
     ],
 )
@@ -87,6 +88,34 @@ def test_file_modes(host, path, mode):
     assert f.exists
     assert f.user == "root"
     assert f.mode == mode
+
+
+ENV_SECRET = "env-secret-0123456789 x=y"  # noqa: S105 - molecule.yml's made-up triton_server_env secret
+# Lists the processes whose command line holds the secret, which it reads from the env file: a secret in this
+# script's own command line would find itself.
+FIND_IN_CMDLINES = """
+import glob
+secret = [l.split("=", 1)[1] for l in open("/etc/triton-server/env").read().splitlines()
+          if l.startswith("AWS_SECRET_ACCESS_KEY=")][0].encode()
+found = []
+for path in glob.glob("/proc/[0-9]*/cmdline"):
+    try:
+        if secret in open(path, "rb").read():
+            found.append(path)
+    except OSError:
+        pass
+print(found)
+"""
+
+
+def test_environment_reaches_the_container_but_no_command_line(host):
+    assert f"AWS_SECRET_ACCESS_KEY={ENV_SECRET}" in inspect(host)["Config"]["Env"]
+    assert host.check_output(f"python3 -c '{FIND_IN_CMDLINES}'") == "[]"
+    assert ENV_SECRET not in host.file("/etc/triton-server/main/run").content_string
+    assert ENV_SECRET not in host.file("/etc/systemd/system/triton-server@.service").content_string
+    assert ENV_SECRET not in host.run("journalctl --no-pager -o cat").stdout
+    # the docker client of the instance runs as long as the container: it is the process that held --env values
+    assert host.check_output("pgrep -fc '[d]ocker run --rm --name triton-server-main'") == "1"
 
 
 def test_unit_outlasts_tritons_exit_timeout(host):

@@ -4,13 +4,8 @@ and the instance list rebuilt, not grown, when the role runs twice in one play. 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from _role_play import role_play, run_cases
 
 # nvidia_driver's facts as verify.yml set them on a real H200 host (docs/gpu-check.md), and as detect.yml sets them
 # before the driver answers (PCI only, no UUIDs).
@@ -51,38 +46,25 @@ FAILS = {
 }
 
 # The role's instance checks twice in one play, as a play that applies it twice would run them.
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: gpufleet.triton.triton_server
-        tasks_from: instances.yml
-    - ansible.builtin.include_role:
-        name: gpufleet.triton.triton_server
-        tasks_from: instances.yml
-    - ansible.builtin.debug:
+PLAY = role_play(
+    "gpufleet.triton.triton_server",
+    "instances.yml",
+    times=2,
+    then="""    - ansible.builtin.debug:
         msg: "{{ __triton_server_instances_full | map(attribute='name') | join(',') }}"
-"""
+""",
+)
 
 
 @pytest.fixture(scope="module")
 def results(ansible_bin, tmp_path_factory):
     """{case: (failed, message)} from one ansible-playbook run over every case."""
-    tmp = tmp_path_factory.mktemp("instances")
     hosts = {}
     for case, (gpus, instances) in CASES.items():
-        hostvars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                    "triton_server_instances": instances}  # fmt: skip
+        hosts[case] = {"triton_server_instances": instances}
         if gpus is not None:
-            hostvars["nvidia_driver_gpus"] = gpus
-        hosts[case] = hostvars
-    (tmp / "hosts.yml").write_text(json.dumps({"all": {"hosts": hosts}}))
-    (tmp / "play.yml").write_text(PLAY)
-    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(tmp / "play.yml"), "-i", str(tmp / "hosts.yml")]
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
-    report = json.loads(proc.stdout[proc.stdout.index("{") :])
+            hosts[case]["nvidia_driver_gpus"] = gpus
+    report = run_cases(ansible_bin, tmp_path_factory.mktemp("instances"), PLAY, hosts)
     out = {}
     for play in report["plays"]:
         for task in play["tasks"]:
