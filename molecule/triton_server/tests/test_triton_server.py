@@ -80,6 +80,9 @@ def test_unit_pins_the_image_by_id(host):
         ("/etc/triton-server/main/stop", 0o700),
         ("/etc/triton-server/managed-models.json", 0o600),
         ("/etc/triton-server/env", 0o600),
+        ("/etc/triton-server/lb-headers.json", 0o600),
+        ("/etc/triton-server/lb-request.py", 0o600),
+        ("/etc/triton-server/main/started", 0o700),
         ("/etc/systemd/system/triton-server@.service", 0o644),
     ],
 )
@@ -91,12 +94,11 @@ def test_file_modes(host, path, mode):
 
 
 ENV_SECRET = "env-secret-0123456789 x=y"  # noqa: S105 - molecule.yml's made-up triton_server_env secret
-# Lists the processes whose command line holds the secret, which it reads from the env file: a secret in this
-# script's own command line would find itself.
+# Lists the processes whose command line holds a secret, which it reads from the file the role wrote (a Python
+# expression, in double quotes only): a secret in this script's own command line would find itself.
 FIND_IN_CMDLINES = """
-import glob
-secret = [l.split("=", 1)[1] for l in open("/etc/triton-server/env").read().splitlines()
-          if l.startswith("AWS_SECRET_ACCESS_KEY=")][0].encode()
+import glob, json
+secret = ({secret}).encode()
 found = []
 for path in glob.glob("/proc/[0-9]*/cmdline"):
     try:
@@ -106,11 +108,21 @@ for path in glob.glob("/proc/[0-9]*/cmdline"):
         pass
 print(found)
 """
+FROM_ENV_FILE = (
+    '[l.split("=", 1)[1] for l in open("/etc/triton-server/env").read().splitlines()'
+    ' if l.startswith("AWS_SECRET_ACCESS_KEY=")][0]'
+)
+
+FROM_LB_HEADERS = 'json.load(open("/etc/triton-server/lb-headers.json"))["Authorization"]'
+
+
+def holding_in_cmdline(host, secret):
+    return host.check_output(f"python3 -c '{FIND_IN_CMDLINES.format(secret=secret)}'")
 
 
 def test_environment_reaches_the_container_but_no_command_line(host):
     assert f"AWS_SECRET_ACCESS_KEY={ENV_SECRET}" in inspect(host)["Config"]["Env"]
-    assert host.check_output(f"python3 -c '{FIND_IN_CMDLINES}'") == "[]"
+    assert holding_in_cmdline(host, FROM_ENV_FILE) == "[]"
     assert ENV_SECRET not in host.file("/etc/triton-server/main/run").content_string
     assert ENV_SECRET not in host.file("/etc/systemd/system/triton-server@.service").content_string
     assert ENV_SECRET not in host.run("journalctl --no-pager -o cat").stdout
@@ -120,7 +132,7 @@ def test_environment_reaches_the_container_but_no_command_line(host):
 
 def test_unit_outlasts_tritons_exit_timeout(host):
     unit = host.file("/etc/systemd/system/triton-server@.service").content_string
-    assert "TimeoutStopSec=60" in unit  # drain 0 + --exit-timeout-secs 30 + 30
+    assert "TimeoutStopSec=62" in unit  # drain wait 2 + --exit-timeout-secs 30 + 30
     assert "Restart=on-failure" in unit
     assert "ExecStartPre=-/usr/bin/docker rm --force triton-server-%i" in unit
     assert "--stop-timeout 40" in host.file("/etc/triton-server/main/run").content_string
@@ -131,8 +143,56 @@ def test_prometheus_targets(host):
     assert targets[0]["targets"] == ["triton-server-debian12:8002"]
 
 
+LB_SECRET = "lb-secret-0123456789"  # noqa: S105 - molecule.yml's made-up triton_server_lb_headers token
+
+
+def lb_requests(host, since=0.0):
+    """What the load balancer stand-in (prepare.yml) received after `since`: [{path, auth, ready, t}]."""
+    log = host.file("/var/log/lb-recorder.jsonl")
+    lines = log.content_string.splitlines() if log.exists else []
+    return [r for r in map(json.loads, lines) if r["t"] > since]
+
+
+def wait_for_rejoin(host, since, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got = lb_requests(host, since)
+        if any(r["path"] == "/rejoin" for r in got):
+            return got
+        time.sleep(0.5)
+    pytest.fail(f"no rejoin request within {seconds} s; got {lb_requests(host, since)}")
+
+
+def test_rejoined_the_load_balancer_once_ready(host):
+    rejoins = [r for r in lb_requests(host) if r["path"] == "/rejoin"]
+    assert rejoins and all(r["auth"] and r["ready"] == 200 for r in rejoins), rejoins
+
+
+def test_restart_drains_while_serving_waits_then_rejoins_once_ready(host):
+    since = float(host.check_output("date +%s.%N"))
+    before = inspect(host)["Id"]
+    host.check_output("systemctl restart triton-server@main")
+    got = wait_for_rejoin(host, since)
+    assert [r["path"] for r in got] == ["/drain", "/rejoin"], got
+    drain, rejoin = got
+    assert drain["auth"] and rejoin["auth"], got
+    assert drain["ready"] == 200, "drained before Triton stopped serving"
+    assert rejoin["ready"] == 200, "rejoined once Triton was ready"
+    assert rejoin["t"] - drain["t"] >= 2, "triton_server_drain_wait (2 s) passed before the stop"
+    assert inspect(host)["Id"] != before
+
+
+def test_load_balancer_token_in_no_command_line_script_or_log(host):
+    assert holding_in_cmdline(host, FROM_LB_HEADERS) == "[]"
+    for path in ("/etc/triton-server/main/stop", "/etc/triton-server/main/started", "/etc/triton-server/main/run"):
+        assert LB_SECRET not in host.file(path).content_string
+    assert "curl" not in host.file("/etc/triton-server/main/stop").content_string
+    assert LB_SECRET not in host.run("journalctl --no-pager -o cat").stdout
+
+
 def test_killed_container_is_back_within_30_seconds(host):
     before = inspect(host)["Id"]
+    since = float(host.check_output("date +%s.%N"))
     host.check_output("docker kill triton-server-main")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -143,3 +203,5 @@ def test_killed_container_is_back_within_30_seconds(host):
     else:
         pytest.fail("Triton was not back within 30 s of a docker kill")
     assert infer(host, 1)["OUTPUT0"] == [2.0, 3.0, 4.0, 5.0]
+    # systemd ran the stop script for the crash too, and the started script after the restart.
+    assert [r["path"] for r in wait_for_rejoin(host, since)] == ["/drain", "/rejoin"]

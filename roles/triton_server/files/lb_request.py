@@ -1,0 +1,67 @@
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The load balancer's hooks of a Triton instance: written by gpufleet.triton.triton_server to
+/etc/triton-server/lb-request.py and run by each instance's stop and started scripts. Python, not curl: a node
+always has the Python that Ansible runs, not always curl.
+
+    python3 lb-request.py post URL                  POST an empty body to URL (out of, or back into, the balancer)
+    python3 lb-request.py wait-ready URL SECONDS    wait until URL (the instance's /v2/health/ready) answers 200
+
+The request headers (triton_server_lb_headers: tokens) come from lb-headers.json beside this file, root only, so
+they are in no command line; they are never printed.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+USAGE = "usage: lb-request.py post URL | lb-request.py wait-ready URL SECONDS (URL: http or https)"
+HEADERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lb-headers.json")
+
+
+def post(url):
+    try:
+        with open(HEADERS) as f:
+            headers = json.load(f)
+    except FileNotFoundError:
+        headers = {}
+    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)  # noqa: S310 - main() allows http(s) only
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - main() allows http(s) only
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        sys.exit(f"POST {url}: HTTP {exc.code}")
+    except (OSError, ValueError) as exc:
+        sys.exit(f"POST {url}: {getattr(exc, 'reason', exc)}")
+
+
+def wait_ready(url, seconds):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - main() allows http(s) only
+                if answer.status == 200:
+                    return
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() >= deadline:
+            sys.exit(f"{url} did not answer 200 within {seconds} s")
+        time.sleep(1)
+
+
+def main(argv):
+    if len(argv) < 2 or not argv[1].startswith(("http://", "https://")):
+        sys.exit(USAGE)
+    if len(argv) == 2 and argv[0] == "post":
+        post(argv[1])
+    elif len(argv) == 3 and argv[0] == "wait-ready" and argv[2].isdigit():
+        wait_ready(argv[1], int(argv[2]))
+    else:
+        sys.exit(USAGE)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
