@@ -144,6 +144,8 @@ def test_prometheus_targets(host):
 
 
 LB_SECRET = "lb-secret-0123456789"  # noqa: S105 - molecule.yml's made-up triton_server_lb_headers token
+# molecule.yml's drain and rejoin URLs, {instance} and {http_port} filled in
+DRAIN, REJOIN = "/drain?backend=main:8000", "/rejoin?backend=main:8000"
 
 
 def lb_requests(host, since=0.0):
@@ -157,14 +159,14 @@ def wait_for_rejoin(host, since, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         got = lb_requests(host, since)
-        if any(r["path"] == "/rejoin" for r in got):
+        if any(r["path"] == REJOIN for r in got):
             return got
         time.sleep(0.5)
     pytest.fail(f"no rejoin request within {seconds} s; got {lb_requests(host, since)}")
 
 
 def test_rejoined_the_load_balancer_once_ready(host):
-    rejoins = [r for r in lb_requests(host) if r["path"] == "/rejoin"]
+    rejoins = [r for r in lb_requests(host) if r["path"] == REJOIN]
     assert rejoins and all(r["auth"] and r["ready"] == 200 for r in rejoins), rejoins
 
 
@@ -173,7 +175,7 @@ def test_restart_drains_while_serving_waits_then_rejoins_once_ready(host):
     before = inspect(host)["Id"]
     host.check_output("systemctl restart triton-server@main")
     got = wait_for_rejoin(host, since)
-    assert [r["path"] for r in got] == ["/drain", "/rejoin"], got
+    assert [r["path"] for r in got] == [DRAIN, REJOIN], got
     drain, rejoin = got
     assert drain["auth"] and rejoin["auth"], got
     assert drain["ready"] == 200, "drained before Triton stopped serving"
@@ -204,4 +206,4 @@ def test_killed_container_is_back_within_30_seconds(host):
         pytest.fail("Triton was not back within 30 s of a docker kill")
     assert infer(host, 1)["OUTPUT0"] == [2.0, 3.0, 4.0, 5.0]
     # systemd ran the stop script for the crash too, and the started script after the restart.
-    assert [r["path"] for r in wait_for_rejoin(host, since)] == ["/drain", "/rejoin"]
+    assert [r["path"] for r in wait_for_rejoin(host, since)] == [DRAIN, REJOIN]
