@@ -1,8 +1,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The load balancer's hooks of a Triton instance: written by gpufleet.triton.triton_server to
-/etc/triton-server/lb-request.py and run by each instance's stop and started scripts, with the Python Ansible
-found on the node. Python, not curl: a node always has the Python that Ansible runs, not always curl.
+/etc/triton-server/lb-request.py and run by each instance's stop and started scripts, with python3 (or the Python
+Ansible found on the node). Python, not curl: a node always has the Python that Ansible runs, not always curl.
 
     lb-request.py post URL                  POST an empty body to URL (out of, or back into, the balancer)
     lb-request.py wait-ready URL SECONDS    wait until URL (the instance's /v2/health/ready) answers 200
