@@ -21,6 +21,11 @@ description:
     arrived bytes once to check them. The file replaces O(dest) (atomic rename in O(dest)'s folder) only after its
     sha256 matched; otherwise the transferred copy is removed, O(dest) is left as it was and the task fails with both
     checksums.
+  - Over the C(ssh), C(local) and C(community.docker.docker) connections, unless become switches to an unprivileged
+    user or O(hash_while_arriving=false), the node hashes the bytes while they arrive (a module call runs beside the
+    transfer), so the check costs almost no time after the last byte (RV(hashed_while_arriving)). When that reading
+    does not match (a writer that does not write in order, a stalled or failed transfer), the finished file is
+    checked once more before anything is decided. Other connections hash after the transfer.
   - The sha256 of a file already at O(dest) is remembered in an extended attribute (C(user.gpufleet.sha256)) together
     with the file's size, modification time and inode. Later runs trust it while those three are unchanged, instead of
     reading a multi-gigabyte file again (O(checksum_cache)). File systems without user extended attributes simply
@@ -74,6 +79,12 @@ options:
         mode always asks.
     type: bool
     default: true
+  hash_while_arriving:
+    description:
+      - Hash the bytes on the node while they arrive, where the connection allows it (see the description). V(false)
+        hashes after the transfer, for a node whose CPUs the transfer already keeps busy.
+    type: bool
+    default: true
   _tmp_src:
     description: Internal, set by the action plugin to the transferred file's path on the node; never set it in a task.
     type: path
@@ -81,6 +92,14 @@ options:
     description: Internal, set by the action plugin to the size of O(src); never set it in a task.
     type: int
     default: 0
+  _follow:
+    description: Internal, set by the action plugin when the node hashes the file as it arrives; never set it in a task.
+    type: bool
+    default: false
+  _stall_timeout:
+    description: Internal; seconds without new bytes after which the node stops hashing a file while it arrives.
+    type: int
+    default: 300
 notes:
   - Compared with M(ansible.builtin.copy), which hashes the file on the controller and the node with sha1 and then
     leaves the sha256 check to a further task, this reads the file twice in all instead of four times.
@@ -138,13 +157,22 @@ checksum_cached:
   description: Whether the sha256 of the file already at O(dest) came from its extended attribute rather than a read.
   returned: always
   type: bool
+hashed_while_arriving:
+  description: Whether the node hashed the transferred file while it arrived rather than after the transfer.
+  returned: always
+  type: bool
 """
 
 import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256, remember_sha256
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import (
+    ABORT_SUFFIX,
+    file_sha256,
+    remember_sha256,
+    sha256_while_arriving,
+)
 
 
 class VerifiedCopy:
@@ -153,6 +181,7 @@ class VerifiedCopy:
         self.dest = module.params["dest"]
         self.want = module.params["sha256"].lower()
         self.tmp_src = module.params["_tmp_src"]
+        self.follow = module.params["_follow"]
         self.cache = module.params["checksum_cache"]
         self.cached = False
 
@@ -177,7 +206,10 @@ class VerifiedCopy:
         return self.module.set_fs_attributes_if_different(args, changed)
 
     def run(self):
-        result = dict(dest=self.dest, sha256=self.want, copied=False, transferred=0, checksum_cached=False)
+        result = dict(
+            dest=self.dest, sha256=self.want, copied=False, transferred=0, checksum_cached=False,
+            hashed_while_arriving=False,
+        )  # fmt: skip
         if self.tmp_src is not None:
             # second call, after the action plugin sent the file
             result.update(self.install())
@@ -193,8 +225,17 @@ class VerifiedCopy:
 
     def install(self):
         """Check the transferred file and move it into place."""
-        size = os.path.getsize(self.tmp_src)
-        got, _cached = file_sha256(self.tmp_src, use_cache=False)
+        if self.follow:
+            size = self.module.params["_src_size"]
+            got, why = sha256_while_arriving(
+                self.tmp_src, size, self.tmp_src + ABORT_SUFFIX, self.module.params["_stall_timeout"]
+            )
+            if got != self.want:
+                # Nothing is removed or decided on a reading taken while the file was still being written.
+                return dict(_recheck=why or "read while arriving, the bytes had sha256 %s" % got, changed=False)
+        else:
+            size = os.path.getsize(self.tmp_src)
+            got, _cached = file_sha256(self.tmp_src, use_cache=False)
         if got != self.want:
             os.unlink(self.tmp_src)
             self.fail(
@@ -205,7 +246,7 @@ class VerifiedCopy:
         self.attributes(True)
         if self.cache:
             remember_sha256(self.dest, got)
-        return dict(size=size, copied=True, transferred=size, changed=True)
+        return dict(size=size, copied=True, transferred=size, changed=True, hashed_while_arriving=self.follow)
 
 
 def main():
@@ -216,8 +257,11 @@ def main():
             sha256=dict(type="str", required=True),
             checksum_cache=dict(type="bool", default=True),
             probe=dict(type="bool", default=True),
+            hash_while_arriving=dict(type="bool", default=True),
             _tmp_src=dict(type="path"),
             _src_size=dict(type="int", default=0),
+            _follow=dict(type="bool", default=False),
+            _stall_timeout=dict(type="int", default=300),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
