@@ -34,6 +34,20 @@ def identity_answer(host):
 
 
 RUN_SCRIPT = "/etc/triton-server/main/run"
+# Every file the role writes, with the mode it must have after a rollback too.
+WRITTEN = {
+    RUN_SCRIPT: 0o700,
+    "/etc/triton-server/main/stop": 0o700,
+    "/etc/triton-server/main/started": 0o700,
+    "/etc/triton-server/env": 0o600,
+    "/etc/triton-server/lb-request.py": 0o600,
+    "/etc/triton-server/lb-headers.json": 0o600,
+    "/etc/systemd/system/triton-server@.service": 0o644,
+}
+
+
+def written(host):
+    return {path: (host.file(path).content_string, host.file(path).mode) for path in WRITTEN}
 
 
 def deploy(repo, *extra):
@@ -53,6 +67,8 @@ def before():
     for host in hosts.values():
         assert identity_answer(host)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
         assert not host.file(LOCK).exists, "converge left the node locked"
+    for host in hosts.values():
+        assert {path: mode for path, (_text, mode) in written(host).items()} == WRITTEN
     return {n: (h, container_id(h), repository_files(h), h.file(RUN_SCRIPT).content_string) for n, h in hosts.items()}
 
 
@@ -70,8 +86,15 @@ def test_rejected_repository_stops_before_any_restart(before):
 
 
 def test_repository_failing_in_triton_is_rolled_back_and_the_batch_stops(before):
-    # The change also rewrites the run script (another log level), so the rollback must restore it from its backup.
-    run = deploy("fails_at_load", "-e", "triton_server_log_verbose=1")
+    # The change also rewrites the run script (another log level), the unit, the stop and started scripts and the
+    # headers file (a drain and a rejoin URL, with a secret header): the rollback must restore each from its backup.
+    hooks = {
+        "triton_server_drain_url": "http://127.0.0.1:9/drain",
+        "triton_server_rejoin_url": "http://127.0.0.1:9/rejoin",
+        "triton_server_lb_headers": {"Authorization": "Bearer rollout-lb-secret"},
+    }
+    previous = written(before["rollout-1"][0])
+    run = deploy("fails_at_load", "-e", "triton_server_log_verbose=1", "-e", json.dumps(hooks))
     assert run.returncode != 0
     out = run.stdout + run.stderr
     assert "weights file /models/identity/1/weights.bin not found" in out
@@ -83,7 +106,10 @@ def test_repository_failing_in_triton_is_rolled_back_and_the_batch_stops(before)
     assert identity_answer(first)["outputs"][0]["data"] == [7.0, 8.0, 9.0]
     assert "--log-verbose=1" not in first_run
     assert first.file(RUN_SCRIPT).content_string == first_run
-    assert first.file(RUN_SCRIPT).mode == 0o700
+    assert written(first) == previous
+    leftovers = first.run("ls -A /etc/triton-server /etc/triton-server/main /etc/systemd/system | grep '~$'").stdout
+    assert leftovers == "", "a backup (the headers' secret in one of them) stayed behind"
+    assert "rollout-lb-secret" not in out
     args = json.loads(first.check_output("docker inspect triton-server-main"))[0]["Args"]
     assert "--log-verbose=1" not in args
     assert first.file("/srv/triton/models.failed/identity/1/model.py").contains("weights.bin")
