@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def run_adhoc(ansible_bin, module, args, check=False, env=None, extra=None, timeout=120):
@@ -35,3 +36,17 @@ def run_adhoc(ansible_bin, module, args, check=False, env=None, extra=None, time
     except (ValueError, KeyError, IndexError):
         raise AssertionError(f"unexpected ansible output rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}") from None
     return proc.returncode, result
+
+
+MODULES = Path(__file__).resolve().parents[1] / "plugins" / "modules"
+
+
+def run_module_file(name, args, timeout=60):
+    """plugins/modules/<name>.py alone, as Ansible runs it (arguments on stdin): its result dict."""
+    env = dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"])
+    proc = subprocess.run(
+        [sys.executable, str(MODULES / f"{name}.py")], input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
+        capture_output=True, text=True, timeout=timeout, env=env, check=False,
+    )  # fmt: skip
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout)

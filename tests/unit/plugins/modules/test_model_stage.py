@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from adhoc import run_adhoc
+from adhoc import run_adhoc, run_module_file
 from ansible_collections.gpufleet.triton.plugins.action.model_stage import entries, pack
-
-MODULE_FILE = Path(__file__).resolve().parents[4] / "plugins" / "modules" / "model_stage.py"
 
 
 @pytest.fixture
@@ -141,13 +135,7 @@ def test_broken_link_fails_before_anything_is_sent(ansible_bin, repo):
 
 def run_module(args):
     """The module file alone, as Ansible runs it (arguments on stdin), fed archives the controller never sends."""
-    env = dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"])
-    proc = subprocess.run(
-        [sys.executable, str(MODULE_FILE)], input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
-    assert proc.stdout, proc.stderr
-    return json.loads(proc.stdout)
+    return run_module_file("model_stage", args)
 
 
 @pytest.fixture

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from adhoc import run_adhoc
-
-MODULE_FILE = Path(__file__).resolve().parents[4] / "plugins" / "modules" / "verified_copy.py"
+from adhoc import run_adhoc, run_module_file
 
 
 def sha256(path):
@@ -193,13 +188,7 @@ def test_a_transfer_that_fails_half_way_fails_the_task_without_waiting(ansible_b
 
 def run_module(args):
     """The module file alone, as Ansible runs it (arguments on stdin)."""
-    env = dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"])
-    proc = subprocess.run(
-        [sys.executable, str(MODULE_FILE)], input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
-    assert proc.stdout, proc.stderr
-    return json.loads(proc.stdout)
+    return run_module_file("verified_copy", args)
 
 
 def write_later(path, pieces, then=None):
