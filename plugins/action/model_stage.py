@@ -14,9 +14,11 @@ import tarfile
 import tempfile
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import can_follow, send_beside_module
 
 MODULE = "gpufleet.triton.model_stage"
 
@@ -95,7 +97,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        args = task_args(self, internal=("_tmp_src", "_manifest"), required=("src", "dest", "models"))
+        internal = ("_tmp_src", "_manifest", "_src_size", "_follow", "_stall_timeout")
+        args = task_args(self, internal=internal, required=("src", "dest", "models"))
         models = args["models"]
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise AnsibleActionFail("models must be a list of folder names, got %r" % (models,))
@@ -120,10 +123,17 @@ class ActionModule(ActionBase):
             if self._connection._shell.tmpdir is None:
                 self._make_tmp_path()
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "models.tar")
-            self._transfer_file(archive_path, remote)
-            self._fixup_perms2((self._connection._shell.tmpdir, remote))
-            args["_tmp_src"] = remote
-            result.update(self._execute_module(MODULE, module_args=args, task_vars=task_vars))
+            args.update(_tmp_src=remote, _src_size=os.path.getsize(archive_path))
+            if boolean(args.get("unpack_while_arriving", True), strict=False) and can_follow(self):
+                staged = send_beside_module(self, archive_path, remote, MODULE, dict(args, _follow=True), task_vars)
+                if staged.pop("_recheck", None):
+                    # the archive has arrived; one read of it decides
+                    staged = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
+            else:
+                self._transfer_file(archive_path, remote)
+                self._fixup_perms2((self._connection._shell.tmpdir, remote))
+                staged = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
+            result.update(staged)
             return result
         finally:
             os.unlink(archive_path)

@@ -7,25 +7,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import os
-import threading
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
-from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import ABORT_SUFFIX
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import can_follow, send_beside_module
 
-display = Display()
 MODULE = "gpufleet.triton.verified_copy"
-# Connections whose put_file writes the file front to back, straight into its path, and whose instances can be copied
-# so that a transfer and a module call run at once. docker_api is not one: the engine unpacks a tar archive, and sets
-# the file's mode after its content.
-FOLLOW_TRANSPORTS = frozenset(
-    ("ssh", "ansible.builtin.ssh", "local", "ansible.builtin.local", "community.docker.docker")
-)
 
 
 class ActionModule(ActionBase):
@@ -54,12 +44,8 @@ class ActionModule(ActionBase):
                 self._make_tmp_path()
             tmp_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
             args["_tmp_src"] = tmp_src
-            if (
-                boolean(args.get("hash_while_arriving", True), strict=False)
-                and self._connection.transport in FOLLOW_TRANSPORTS
-                and not self._is_become_unprivileged()
-            ):
-                sent = self._send_and_hash_at_once(src, tmp_src, args, task_vars)
+            if boolean(args.get("hash_while_arriving", True), strict=False) and can_follow(self):
+                sent = send_beside_module(self, src, tmp_src, MODULE, dict(args, _follow=True), task_vars)
                 if sent.pop("_recheck", None):
                     # the file has arrived; one read of it decides
                     sent = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
@@ -74,39 +60,6 @@ class ActionModule(ActionBase):
             return result
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-
-    def _send_and_hash_at_once(self, src, tmp_src, args, task_vars):
-        """The transfer on a copy of the connection, and the module hashing the arriving bytes, at the same time.
-
-        Gives the module's result; with _recheck set, the finished file must be checked by a further call. A copy of
-        the connection keeps each run's per-command state (the SSH plugin's escalation flags) apart; the module call
-        alone escalates.
-        """
-        sender = copy.copy(self._connection)
-        failure = []
-
-        def send():
-            try:
-                sender.put_file(src, tmp_src)
-            except BaseException as exc:  # re-raised below, once the module has stopped waiting for the bytes
-                failure.append(exc)
-                try:
-                    sender.exec_command("touch %s" % sender._shell.quote(tmp_src + ABORT_SUFFIX), sudoable=False)
-                except Exception as mark_exc:
-                    display.warning(
-                        "%s: could not mark the failed transfer (%s); the node stops waiting for the bytes after "
-                        "its stall timeout" % (tmp_src, mark_exc)
-                    )
-
-        thread = threading.Thread(target=send, name="verified_copy-send", daemon=True)
-        thread.start()
-        try:
-            result = self._execute_module(MODULE, module_args=dict(args, _follow=True), task_vars=task_vars)
-        finally:
-            thread.join()
-        if failure:
-            raise failure[0]
-        return result
 
     def _compression_warning(self):
         """Ansible's default ssh_args compress (-C): measured 8-10x slower than scp for image tarballs."""

@@ -13,15 +13,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import hashlib
 import os
-import time
 
 XATTR = "user.gpufleet.sha256"
 CHUNK = 4 * 1024 * 1024
-# Made next to a file being received when its transfer failed, so that sha256_while_arriving stops waiting for it.
-ABORT_SUFFIX = ".aborted"
 
 
 def sha256_of(path):
@@ -34,47 +30,6 @@ def sha256_of(path):
             if not read:
                 return digest.hexdigest()
             digest.update(view[:read])
-
-
-def sha256_while_arriving(path, size, abort_path, stall_seconds, poll=0.02):
-    """(sha256, None) of the first size bytes written to path by a sequential writer, read as they arrive.
-
-    The file may not exist yet. Gives (None, reason) when abort_path appears, when nothing new arrives for
-    stall_seconds, or when more than size bytes arrive; the caller then checks the finished file in one read.
-    """
-    digest = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    seen = 0
-    last = time.monotonic()
-    handle = None
-    try:
-        while True:
-            if handle is None:
-                try:
-                    handle = open(path, "rb", buffering=0)
-                except OSError as exc:
-                    if exc.errno != errno.ENOENT:
-                        raise
-            if handle is not None:
-                read = handle.readinto(buf)
-                if read:
-                    digest.update(view[:read])
-                    seen += read
-                    last = time.monotonic()
-                    if seen > size:
-                        return None, "more than %d bytes arrived" % size
-                    continue
-                if seen == size:
-                    return digest.hexdigest(), None
-            if os.path.exists(abort_path):
-                return None, "the transfer stopped after %d of %d bytes" % (seen, size)
-            if time.monotonic() - last > stall_seconds:
-                return None, "nothing arrived for %d s after %d of %d bytes" % (stall_seconds, seen, size)
-            time.sleep(poll)
-    finally:
-        if handle is not None:
-            handle.close()
 
 
 def _record(st):

@@ -20,6 +20,11 @@ description:
     on the way), sends it with the connection's own transfer, and the node unpacks it while hashing each file. A file
     whose sha256 differs from the controller's, or a file missing from the archive, fails the task naming the file and
     both checksums, and the models staged by this task are removed again.
+  - Over the C(ssh), C(local) and C(community.docker.docker) connections (unless become switches to an unprivileged
+    user, or O(unpack_while_arriving=false)) the node unpacks the archive while it arrives, so the unpacking ends
+    about when the last byte lands (RV(unpacked_while_arriving)). Whatever goes wrong in that reading (a writer that
+    does not write in order, a stalled or failed transfer, a damaged archive, a file whose sha256 differs) removes
+    what it staged, and the finished archive is unpacked once more, which decides as described above.
   - Compared with M(ansible.builtin.copy) of a folder, which costs one or two module calls per file, this costs one
     transfer and one module call for any number of files; a repository of many versions and files is sent as fast
     as a single file of the same size.
@@ -76,6 +81,12 @@ options:
   group:
     description: Group of the staged files and folders; by default the primary group of the user the module runs as.
     type: str
+  unpack_while_arriving:
+    description:
+      - Unpack the archive on the node while it arrives, where the connection allows it (see the description).
+        V(false) unpacks after the transfer, for a node whose CPUs or disk the transfer already keeps busy.
+    type: bool
+    default: true
   _tmp_src:
     description: Internal, set by the action plugin to the archive's path on the node; never set it in a task.
     type: path
@@ -84,6 +95,18 @@ options:
       - Internal, set by the action plugin; maps each path in the archive to its sha256 (empty for a folder). Never
         set it in a task.
     type: dict
+  _src_size:
+    description: Internal, set by the action plugin to the archive's size; never set it in a task.
+    type: int
+    default: 0
+  _follow:
+    description: Internal, set by the action plugin when the node unpacks the archive as it arrives; not for tasks.
+    type: bool
+    default: false
+  _stall_timeout:
+    description: Internal; seconds without new bytes after which the node stops reading an archive as it arrives.
+    type: int
+    default: 300
 notes:
   - The archive is written to the controller's temporary folder first (the connection plugins send files, not
     streams), so the controller needs free space for the models being staged.
@@ -124,6 +147,10 @@ bytes:
   returned: always
   type: int
   sample: 102760448
+unpacked_while_arriving:
+  description: Whether the node unpacked the archive while it arrived rather than after the transfer.
+  returned: always
+  type: bool
 removed:
   description: The entries of O(dest) that O(exclusive) removed (in check mode, none).
   returned: always
@@ -138,10 +165,15 @@ import shutil
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ArrivalError, ArrivingFile
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
 from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import group_id, user_id
 
 CHUNK = 1024 * 1024
+
+
+class Recheck(Exception):
+    """A reading taken while the archive arrived did not check out; the finished archive is read once more."""
 
 
 class ModelStage:
@@ -152,9 +184,12 @@ class ModelStage:
         self.manifest = module.params["_manifest"] or {}
         self.uid, self.gid = self.owner_ids()
         self.created = []
+        self.follow = module.params["_follow"]
 
     def fail(self, msg):
         self.remove_staged()
+        if self.follow:
+            raise Recheck(msg)
         self.module.fail_json(msg=msg, dest=self.dest, models=self.models)
 
     def owner_ids(self):
@@ -232,10 +267,18 @@ class ModelStage:
         if got != want:
             self.fail("%s arrived on the node with sha256 %s, the controller sent %s" % (member.name, got, want))
 
+    def archive(self):
+        """The archive, read from the finished file, or as it arrives (a stream: tarfile then never seeks)."""
+        params = self.module.params
+        if not self.follow:
+            return tarfile.open(params["_tmp_src"], mode="r:")
+        arriving = ArrivingFile(params["_tmp_src"], params["_src_size"], params["_stall_timeout"])
+        return tarfile.open(fileobj=arriving, mode="r|")
+
     def unpack(self):
         seen, size = set(), 0
         try:
-            with tarfile.open(self.module.params["_tmp_src"], mode="r:") as archive:
+            with self.archive() as archive:
                 for member in archive:
                     path = self.member_path(member)
                     if member.isdir():
@@ -248,6 +291,8 @@ class ModelStage:
                     seen.add(member.name)
         except (tarfile.TarError, EOFError) as exc:
             self.fail("the archive of %s arrived damaged: %s" % (", ".join(self.models), exc))
+        except ArrivalError as exc:
+            self.fail(str(exc))
         except OSError as exc:
             self.fail("cannot write %s: %s" % (exc.filename or self.dest, exc.strerror))
         missing = sorted(set(self.manifest) - seen)
@@ -260,7 +305,10 @@ class ModelStage:
             error = model_name_error(name)
             if error:
                 self.module.fail_json(msg="models: " + error)
-        result = dict(dest=self.dest, models=self.models, files=0, bytes=0, removed=[], changed=bool(self.models))
+        result = dict(
+            dest=self.dest, models=self.models, files=0, bytes=0, removed=[], changed=bool(self.models),
+            unpacked_while_arriving=False,
+        )  # fmt: skip
         if not self.models or self.module.check_mode or not self.module.params["_tmp_src"]:
             return result
         if not os.path.isdir(self.dest):
@@ -269,7 +317,11 @@ class ModelStage:
             result["removed"] = self.remove_others()
         for model in self.models:
             self.clear(model)
-        result["files"], result["bytes"] = self.unpack()
+        try:
+            result["files"], result["bytes"] = self.unpack()
+        except Recheck as exc:
+            return dict(result, changed=False, _recheck=str(exc))
+        result["unpacked_while_arriving"] = self.follow
         return result
 
 
@@ -280,10 +332,14 @@ def main():
             models=dict(type="list", elements="str", required=True),
             dest=dict(type="path", required=True),
             exclusive=dict(type="bool", default=False),
+            unpack_while_arriving=dict(type="bool", default=True),
             owner=dict(type="str"),
             group=dict(type="str"),
             _tmp_src=dict(type="path"),
             _manifest=dict(type="dict"),
+            _src_size=dict(type="int", default=0),
+            _follow=dict(type="bool", default=False),
+            _stall_timeout=dict(type="int", default=300),
         ),
         supports_check_mode=True,
     )

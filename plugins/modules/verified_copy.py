@@ -167,12 +167,8 @@ import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import (
-    ABORT_SUFFIX,
-    file_sha256,
-    remember_sha256,
-    sha256_while_arriving,
-)
+from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import sha256_while_arriving
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256, remember_sha256
 
 
 class VerifiedCopy:
@@ -227,9 +223,7 @@ class VerifiedCopy:
         """Check the transferred file and move it into place."""
         if self.follow:
             size = self.module.params["_src_size"]
-            got, why = sha256_while_arriving(
-                self.tmp_src, size, self.tmp_src + ABORT_SUFFIX, self.module.params["_stall_timeout"]
-            )
+            got, why = sha256_while_arriving(self.tmp_src, size, self.module.params["_stall_timeout"])
             if got != self.want:
                 # Nothing is removed or decided on a reading taken while the file was still being written.
                 return dict(_recheck=why or "read while arriving, the bytes had sha256 %s" % got, changed=False)

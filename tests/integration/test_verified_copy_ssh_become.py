@@ -1,8 +1,8 @@
-"""gpufleet.triton.verified_copy over SSH with become, a fleet's usual path, on a lab container.
+"""gpufleet.triton.verified_copy and model_stage over SSH with become, a fleet's usual path, on a lab container.
 
-The node logs in as an unprivileged user and escalates with sudo; the tarball is sent while the module, escalated,
-hashes it as it arrives. With and without pipelining (Ansible's default is without, which adds the module's own
-transfer to the connection beside the tarball's).
+The node logs in as an unprivileged user and escalates with sudo; the tarball (the models' archive) is sent while
+the module, escalated, hashes (unpacks) it as it arrives. With and without pipelining (Ansible's default is without,
+which adds the module's own transfer to the connection beside the tarball's).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,13 +63,13 @@ def node(tmp_path_factory):
         docker("rm", "-f", NODE, check=False)
 
 
-def copy(login, args, pipelining):
+def copy(login, args, pipelining, module="gpufleet.triton.verified_copy"):
     env = dict(
         os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="true", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
         ANSIBLE_PIPELINING=pipelining, ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="cp-"),
     )  # fmt: skip
     cmd = [str(VENV / "ansible"), NODE, "-i", f"{NODE},", "-c", "ssh", "-e", json.dumps(login)]
-    cmd += ["-m", "gpufleet.triton.verified_copy", "-a", json.dumps(args)]
+    cmd += ["-m", module, "-a", json.dumps(args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     try:
         return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]
@@ -105,4 +106,27 @@ def test_wrong_checksum_fails_over_ssh_and_leaves_dest_alone(node, pipelining):
     assert hashlib.sha256(payload.read_bytes()).hexdigest() in res["msg"], "the decision came from a full read"
     assert on_node(f"cat {DEST}") == "previous"
     assert on_node("ls -A /var/cache/gpufleet/images").split() == ["payload.tar"]
+    assert on_node("ls -A ~deploy/.ansible/tmp") == "", "the login user's temporary folder was left behind"
+
+
+@pytest.mark.parametrize("pipelining", ["false", "true"])
+def test_models_sent_as_deploy_unpacked_as_root_while_arriving(node, pipelining, tmp_path):
+    login, payload = node
+    model = tmp_path / "models" / "weights"
+    (model / "1").mkdir(parents=True)
+    (model / "config.pbtxt").write_text('backend: "python"\n')
+    shutil.copy(payload, model / "1" / "model.bin")
+    staging = "/srv/triton/models.staging"
+    args = {"src": str(model.parent), "dest": staging, "models": ["weights"], "owner": "root", "group": "root"}
+    res = copy(login, args, pipelining, module="gpufleet.triton.model_stage")
+    assert res["changed"] and res["files"] == 2 and res["unpacked_while_arriving"], res
+    listing = on_node(f"cd {staging} && find weights -printf '%p %y %u %m\\n' | sort").splitlines()
+    assert listing == [
+        "weights d root 755",
+        "weights/1 d root 755",
+        "weights/1/model.bin f root 644",
+        "weights/config.pbtxt f root 644",
+    ]
+    digest = hashlib.sha256(payload.read_bytes()).hexdigest()
+    assert on_node(f"sha256sum {staging}/weights/1/model.bin").split()[0] == digest
     assert on_node("ls -A ~deploy/.ansible/tmp") == "", "the login user's temporary folder was left behind"

@@ -5,12 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import threading
-import time
-from pathlib import Path
 
 import pytest
-from adhoc import run_adhoc, run_module_file
+from adhoc import run_adhoc, run_module_file, write_arriving
 
 
 def sha256(path):
@@ -191,23 +188,6 @@ def run_module(args):
     return run_module_file("verified_copy", args)
 
 
-def write_later(path, pieces, then=None):
-    """A writer on another thread: (offset, bytes, pause before) pieces, then `then()`; started, to be joined."""
-
-    def write():
-        with open(path, "wb", buffering=0) as handle:
-            for offset, data, pause in pieces:
-                time.sleep(pause)
-                handle.seek(offset)
-                handle.write(data)
-        if then:
-            then()
-
-    thread = threading.Thread(target=write)
-    thread.start()
-    return thread
-
-
 @pytest.fixture
 def arriving(tmp_path):
     """(payload, its sha256, the path it arrives at, dest, module arguments for following it)."""
@@ -232,7 +212,7 @@ def test_following_a_writer_in_order_installs_the_file(arriving):
         (third, payload[third : 2 * third], 0.2),
         (2 * third, payload[2 * third :], 0.2),
     ]
-    writer = write_later(tmp_src, pieces)
+    writer = write_arriving(tmp_src, pieces)
     res = run_module(args)
     writer.join()
     assert res["changed"] and res["copied"] and res["hashed_while_arriving"], res
@@ -243,7 +223,7 @@ def test_a_writer_out_of_order_is_checked_again_not_failed(arriving):
     """Bytes read before an earlier part was written hash wrong; the module leaves the decision to a full read."""
     payload, tmp_src, dest, args = arriving
     half = len(payload) // 2
-    writer = write_later(tmp_src, [(half, payload[half:], 0.1), (0, payload[:half], 1.0)])
+    writer = write_arriving(tmp_src, [(half, payload[half:], 0.1), (0, payload[:half], 1.0)])
     res = run_module(args)
     writer.join()
     assert res.get("_recheck") and not res["changed"] and not res["copied"], res
@@ -254,8 +234,7 @@ def test_a_writer_out_of_order_is_checked_again_not_failed(arriving):
 
 def test_a_marked_failure_stops_the_reading(arriving):
     payload, tmp_src, dest, args = arriving
-    marker = Path(str(tmp_src) + ".aborted")
-    writer = write_later(tmp_src, [(0, payload[:1000], 0.1)], then=lambda: (time.sleep(0.3), marker.touch()))
+    writer = write_arriving(tmp_src, [(0, payload[:1000], 0.1)], marker=".aborted", marker_after=0.3)
     res = run_module(args)  # a stall timeout of 20 s, never reached
     writer.join()
     assert res["_recheck"] == f"the transfer stopped after 1000 of {len(payload)} bytes", res
@@ -264,19 +243,30 @@ def test_a_marked_failure_stops_the_reading(arriving):
 
 def test_a_stalled_transfer_stops_the_reading(arriving):
     payload, tmp_src, dest, args = arriving
-    writer = write_later(tmp_src, [(0, payload[:1000], 0.1)])
+    writer = write_arriving(tmp_src, [(0, payload[:1000], 0.1)], marker=None)
     res = run_module(dict(args, _stall_timeout=1))
     writer.join()
     assert res["_recheck"] == f"nothing arrived for 1 s after 1000 of {len(payload)} bytes", res
     assert not dest.exists()
 
 
-def test_more_bytes_than_expected_are_checked_again(arriving):
+def test_every_byte_read_is_not_enough_without_the_end_of_the_transfer(arriving):
     payload, tmp_src, dest, args = arriving
-    writer = write_later(tmp_src, [(0, payload + b"tail", 0.1)])
+    writer = write_arriving(tmp_src, [(0, payload, 0.1)], marker=None)
+    res = run_module(dict(args, _stall_timeout=1))
+    writer.join()
+    assert res["_recheck"] == "the transfer did not end within 1 s of its last byte", res
+    assert not dest.exists()
+
+
+def test_bytes_appended_after_the_expected_ones_are_caught(arriving):
+    """The expected bytes hash right, but the writer goes on: the file is judged only once the transfer ended."""
+    payload, tmp_src, dest, args = arriving
+    writer = write_arriving(tmp_src, [(0, payload, 0.1), (len(payload), b"tail", 0.5)])
     res = run_module(args)
     writer.join()
     assert res["_recheck"] == f"more than {len(payload)} bytes arrived", res
+    assert not dest.exists()
     again = run_module(dict(args, _follow=False))
     assert again["failed"] and hashlib.sha256(payload + b"tail").hexdigest() in again["msg"]
     assert not dest.exists() and not tmp_src.exists()

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Benchmark gpufleet.triton.model_stage on a large model against a plain copy of its folder; prints a table.
+
+One lab container (the debian12 instance image, sshd added) receives a model folder holding a config and one large
+weights file (random bytes), over the Docker connection (the lab's) and SSH (a fleet's). For each: the plain copy of
+the folder (`docker cp`, `scp -r`: the baseline), model_stage unpacking the archive as it arrives (its default), and
+model_stage unpacking after the transfer (`unpack_while_arriving: false`). Seconds are whole ad-hoc `ansible` runs
+minus an `ansible -m ping` run; each is the best of two, each started after `sync` on a node without the model.
+The controller packs the archive before sending it, so both model_stage columns include that packing.
+
+Run from the checkout after `make lab`. Usage: model_stage.py [size of the weights file in MiB, default 1024]
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from _lab import collection_root, ssh_nodes
+from verified_copy import IMAGE, ansible, best, run, timed
+
+NODE = "bench-model-stage"
+DEST = "/var/cache/bench/staging"
+
+
+def transports(work):
+    """How ansible and the plain copy reach the node, per transport."""
+    key, addrs, ssh_opts = ssh_nodes(work, [NODE])
+    addr = addrs[NODE]
+    opts = ["-i", str(key), *ssh_opts]
+    login = {"ansible_host": addr, "ansible_user": "root", "ansible_ssh_private_key_file": str(key),
+             "ansible_ssh_common_args": " ".join(ssh_opts)}  # fmt: skip
+    return {
+        "docker": {
+            "ansible": ["-c", "community.docker.docker"],
+            "plain": lambda folder: ("docker", "cp", str(folder), f"{NODE}:{DEST}/"),
+            "name": "`docker cp`",
+        },
+        "ssh": {
+            "ansible": ["-c", "ssh", "-e", json.dumps(login)],
+            "plain": lambda folder: ("scp", "-q", "-r", *opts, str(folder), f"root@{addr}:{DEST}/"),
+            "name": "`scp -r`",
+        },
+    }
+
+
+def main():
+    mib = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
+    work = collection_root(Path(tempfile.mkdtemp(prefix="bench-model-stage-", dir="/var/tmp")))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work), ANSIBLE_PIPELINING="true",
+               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOAD_CALLBACK_PLUGINS="true",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")  # fmt: skip
+    model = work / "models" / "big"
+    (model / "1").mkdir(parents=True)
+    (model / "config.pbtxt").write_text('backend: "python"\n')
+    with (model / "1" / "model.bin").open("wb") as out:
+        for _ in range(mib):
+            out.write(os.urandom(1 << 20))
+    rows = []
+    try:
+        run("docker", "rm", "-f", NODE, check=False)
+        run("docker", "run", "-d", "--name", NODE, "--entrypoint", "sleep", IMAGE, "infinity")
+        reset = ("docker", "exec", NODE, "sh", "-c", f"rm -rf {DEST} && mkdir -p {DEST}")
+        for name, transport in transports(work).items():
+            ping, _ = ansible(env, transport, "ansible.builtin.ping", {})
+            plain, _ = best(reset, timed, *transport["plain"](model))
+            args = {"src": str(model.parent), "dest": DEST, "models": ["big"]}
+            seconds = {}
+            for arriving in (True, False):
+                took, res = best(reset, ansible, env, transport, "gpufleet.triton.model_stage",
+                                 dict(args, unpack_while_arriving=arriving))  # fmt: skip
+                result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]
+                assert result["changed"] and result["unpacked_while_arriving"] == arriving, result
+                seconds[arriving] = took - ping
+            rows.append((name, ping, transport["name"], plain, seconds[True], seconds[False]))
+    finally:
+        run("docker", "rm", "-f", NODE, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"model: config.pbtxt and 1/model.bin of {mib} MiB; an `ansible -m ping` run is subtracted from each\n")
+    print("| transport | plain copy s | model_stage, unpacked as it arrives s | unpacked after the transfer s "
+          "| as it arrives / plain | after / plain |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, ping, plain_name, plain, arriving, after in rows:
+        print(f"| {name} (ping {ping:.2f} s) | {plain:.2f} ({plain_name}) | {arriving:.2f} | {after:.2f} "
+              f"| {arriving / plain:.2f}x | {after / plain:.2f}x |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the gpufleet.triton project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Sending a file while the module that reads it on the node already runs (verified_copy, model_stage).
+
+The module reads the bytes as they arrive (module_utils/_arriving.py). When the transfer ends, a marker next to the
+file says how: `.sent` or `.aborted`; the module trusts a reading only once `.sent` is there.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import threading
+
+from ansible.utils.display import Display
+from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ABORT_SUFFIX, SENT_SUFFIX
+
+display = Display()
+
+# Connections whose put_file writes the file front to back, straight into its path, and whose instances can be copied
+# so that a transfer and a module call run at once. docker_api is not one: the engine unpacks a tar archive, and sets
+# the file's mode after its content.
+FOLLOW_TRANSPORTS = frozenset(
+    ("ssh", "ansible.builtin.ssh", "local", "ansible.builtin.local", "community.docker.docker")
+)
+
+
+def can_follow(action):
+    """Whether the module may read the file while it arrives over this action's connection."""
+    return action._connection.transport in FOLLOW_TRANSPORTS and not action._is_become_unprivileged()
+
+
+def send_beside_module(action, src, remote, module, module_args, task_vars):
+    """put_file(src, remote) on a copy of the connection while `module` runs: the module's result.
+
+    A copy keeps each run's per-command state (the SSH plugin's escalation flags) apart; the module call alone
+    escalates. A failed transfer is raised once the module has stopped waiting for the bytes.
+    """
+    sender = copy.copy(action._connection)
+    failure = []
+
+    def send():
+        marker = SENT_SUFFIX
+        try:
+            sender.put_file(src, remote)
+        except BaseException as exc:  # raised below, in the task's thread
+            failure.append(exc)
+            marker = ABORT_SUFFIX
+        try:
+            sender.exec_command("touch %s" % sender._shell.quote(remote + marker), sudoable=False)
+        except Exception as exc:
+            display.warning(
+                "%s: could not mark the end of the transfer (%s); the node stops waiting for it after its stall "
+                "timeout" % (remote, exc)
+            )
+
+    thread = threading.Thread(target=send, name="gpufleet-send", daemon=True)
+    thread.start()
+    try:
+        result = action._execute_module(module, module_args=module_args, task_vars=task_vars)
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    return result
