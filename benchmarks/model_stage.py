@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from _lab import collection_root, ssh_nodes
-from verified_copy import IMAGE, ansible, best, run, timed
+from verified_copy import IMAGE, ansible, ansible_env, best, run, timed
 
 NODE = "bench-model-stage"
 DEST = "/var/cache/bench/staging"
@@ -49,9 +49,7 @@ def transports(work):
 def main():
     mib = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-model-stage-", dir="/var/tmp")))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work), ANSIBLE_PIPELINING="true",
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOAD_CALLBACK_PLUGINS="true",
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")  # fmt: skip
+    env = ansible_env(work)
     model = work / "models" / "big"
     (model / "1").mkdir(parents=True)
     (model / "config.pbtxt").write_text('backend: "python"\n')

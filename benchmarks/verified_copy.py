@@ -61,6 +61,13 @@ def best(reset, measure, *args, times=2):
     return min(seconds), res
 
 
+def ansible_env(work):
+    """The environment of the ad-hoc runs: the checkout as the collection, pipelining, JSON output."""
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work), ANSIBLE_PIPELINING="true",
+                ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOAD_CALLBACK_PLUGINS="true",
+                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")  # fmt: skip
+
+
 def ansible(env, transport, module, args):
     params = ["-a", json.dumps(args)] if args else []
     env = dict(env, **transport.get("env", {}))
@@ -113,9 +120,7 @@ def sha256(path):
 def main():
     big_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 2048
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-verified-copy-", dir="/var/tmp")))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work), ANSIBLE_PIPELINING="true",
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOAD_CALLBACK_PLUGINS="true",
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")  # fmt: skip
+    env = ansible_env(work)
     big = work / "big.bin"
     with big.open("wb") as out:
         for _ in range(big_mib):

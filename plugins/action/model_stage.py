@@ -18,7 +18,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import can_follow, send_beside_module
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import send_to_module
 
 MODULE = "gpufleet.triton.model_stage"
 
@@ -124,16 +124,8 @@ class ActionModule(ActionBase):
                 self._make_tmp_path()
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "models.tar")
             args.update(_tmp_src=remote, _src_size=os.path.getsize(archive_path))
-            if boolean(args.get("unpack_while_arriving", True), strict=False) and can_follow(self):
-                staged = send_beside_module(self, archive_path, remote, MODULE, dict(args, _follow=True), task_vars)
-                if staged.pop("_recheck", None):
-                    # the archive has arrived; one read of it decides
-                    staged = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
-            else:
-                self._transfer_file(archive_path, remote)
-                self._fixup_perms2((self._connection._shell.tmpdir, remote))
-                staged = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
-            result.update(staged)
+            follow = boolean(args.get("unpack_while_arriving", True), strict=False)
+            result.update(send_to_module(self, archive_path, remote, MODULE, args, task_vars, follow=follow))
             return result
         finally:
             os.unlink(archive_path)

@@ -13,7 +13,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import can_follow, send_beside_module
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import send_to_module
 
 MODULE = "gpufleet.triton.verified_copy"
 
@@ -44,16 +44,8 @@ class ActionModule(ActionBase):
                 self._make_tmp_path()
             tmp_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
             args["_tmp_src"] = tmp_src
-            if boolean(args.get("hash_while_arriving", True), strict=False) and can_follow(self):
-                sent = send_beside_module(self, src, tmp_src, MODULE, dict(args, _follow=True), task_vars)
-                if sent.pop("_recheck", None):
-                    # the file has arrived; one read of it decides
-                    sent = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
-            else:
-                self._transfer_file(src, tmp_src)
-                self._fixup_perms2((self._connection._shell.tmpdir, tmp_src))
-                sent = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
-            result.update(sent)
+            follow = boolean(args.get("hash_while_arriving", True), strict=False)
+            result.update(send_to_module(self, src, tmp_src, MODULE, args, task_vars, follow=follow))
             warning = self._compression_warning()
             if warning:
                 result.setdefault("warnings", []).append(warning)

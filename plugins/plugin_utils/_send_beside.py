@@ -66,3 +66,17 @@ def send_beside_module(action, src, remote, module, module_args, task_vars):
     if failure:
         raise failure[0]
     return result
+
+
+def send_to_module(action, src, remote, module, args, task_vars, follow=True):
+    """Send src to remote and run `module` on it (args carry _tmp_src): beside the transfer where `follow` and the
+    connection allow it, else after it. A reading taken beside the transfer that did not check out is followed by
+    one more call on the finished file, which decides."""
+    if follow and can_follow(action):
+        result = send_beside_module(action, src, remote, module, dict(args, _follow=True), task_vars)
+        if not result.pop("_recheck", None):
+            return result
+    else:
+        action._transfer_file(src, remote)
+        action._fixup_perms2((action._connection._shell.tmpdir, remote))
+    return action._execute_module(module, module_args=args, task_vars=task_vars)
