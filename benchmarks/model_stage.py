@@ -19,10 +19,15 @@ import tempfile
 from pathlib import Path
 
 from _lab import collection_root, ssh_nodes
-from verified_copy import IMAGE, ansible, ansible_env, best, run, timed
+from verified_copy import IMAGE, ansible_env, best, run, timed
+from verified_copy import ansible as ansible_on
 
 NODE = "bench-model-stage"
 DEST = "/var/cache/bench/staging"
+
+
+def ansible(env, transport, module, args):
+    return ansible_on(env, transport, module, args, node=NODE)
 
 
 def transports(work):

@@ -68,10 +68,10 @@ def ansible_env(work):
                 ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")  # fmt: skip
 
 
-def ansible(env, transport, module, args):
+def ansible(env, transport, module, args, node=NODE):
     params = ["-a", json.dumps(args)] if args else []
     env = dict(env, **transport.get("env", {}))
-    return timed(VENV / "ansible", NODE, "-i", f"{NODE},", *transport["ansible"], "-m", module, *params, env=env)
+    return timed(VENV / "ansible", node, "-i", f"{node},", *transport["ansible"], "-m", module, *params, env=env)
 
 
 def transports(work):
