@@ -24,6 +24,8 @@ import time
 SENT_SUFFIX = ".sent"
 ABORT_SUFFIX = ".aborted"
 CHUNK = 4 * 1024 * 1024
+# The internal options the action plugin sets (doc_fragments/arriving.py documents them).
+ARRIVING_ARGS = dict(_follow=dict(type="bool", default=False), _stall_timeout=dict(type="int", default=300))
 
 
 class ArrivalError(Exception):

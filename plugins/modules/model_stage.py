@@ -34,6 +34,8 @@ description:
     link loop or a special file (socket, device, FIFO) fails the task before anything is sent.
 author:
   - gpufleet.triton maintainers (@gpufleet)
+extends_documentation_fragment:
+  - gpufleet.triton.arriving
 attributes:
   action:
     support: full
@@ -99,14 +101,6 @@ options:
     description: Internal, set by the action plugin to the archive's size; never set it in a task.
     type: int
     default: 0
-  _follow:
-    description: Internal, set by the action plugin when the node unpacks the archive as it arrives; not for tasks.
-    type: bool
-    default: false
-  _stall_timeout:
-    description: Internal; seconds without new bytes after which the node stops reading an archive as it arrives.
-    type: int
-    default: 300
 notes:
   - The archive is written to the controller's temporary folder first (the connection plugins send files, not
     streams), so the controller needs free space for the models being staged.
@@ -165,7 +159,7 @@ import shutil
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ArrivalError, ArrivingFile
+from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ARRIVING_ARGS, ArrivalError, ArrivingFile
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
 from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import group_id, user_id
 
@@ -338,8 +332,7 @@ def main():
             _tmp_src=dict(type="path"),
             _manifest=dict(type="dict"),
             _src_size=dict(type="int", default=0),
-            _follow=dict(type="bool", default=False),
-            _stall_timeout=dict(type="int", default=300),
+            **ARRIVING_ARGS,
         ),
         supports_check_mode=True,
     )

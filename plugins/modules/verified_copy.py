@@ -34,6 +34,7 @@ author:
   - gpufleet.triton maintainers (@gpufleet)
 extends_documentation_fragment:
   - ansible.builtin.files
+  - gpufleet.triton.arriving
 attributes:
   action:
     support: full
@@ -92,14 +93,6 @@ options:
     description: Internal, set by the action plugin to the size of O(src); never set it in a task.
     type: int
     default: 0
-  _follow:
-    description: Internal, set by the action plugin when the node hashes the file as it arrives; never set it in a task.
-    type: bool
-    default: false
-  _stall_timeout:
-    description: Internal; seconds without new bytes after which the node stops hashing a file while it arrives.
-    type: int
-    default: 300
 notes:
   - Compared with M(ansible.builtin.copy), which hashes the file on the controller and the node with sha1 and then
     leaves the sha256 check to a further task, this reads the file twice in all instead of four times.
@@ -167,7 +160,7 @@ import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import sha256_while_arriving
+from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ARRIVING_ARGS, sha256_while_arriving
 from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256, remember_sha256
 
 
@@ -254,8 +247,7 @@ def main():
             hash_while_arriving=dict(type="bool", default=True),
             _tmp_src=dict(type="path"),
             _src_size=dict(type="int", default=0),
-            _follow=dict(type="bool", default=False),
-            _stall_timeout=dict(type="int", default=300),
+            **ARRIVING_ARGS,
         ),
         add_file_common_args=True,
         supports_check_mode=True,
