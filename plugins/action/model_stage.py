@@ -14,10 +14,9 @@ import tarfile
 import tempfile
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import send_to_module
 
 MODULE = "gpufleet.triton.model_stage"
@@ -99,6 +98,7 @@ class ActionModule(ActionBase):
         del tmp
         internal = ("_tmp_src", "_manifest", "_src_size", "_follow", "_stall_timeout")
         args = task_args(self, internal=internal, required=("src", "dest", "models"))
+        follow = task_bool(args, "unpack_while_arriving", True)
         models = args["models"]
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise AnsibleActionFail("models must be a list of folder names, got %r" % (models,))
@@ -124,7 +124,6 @@ class ActionModule(ActionBase):
                 self._make_tmp_path()
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "models.tar")
             args.update(_tmp_src=remote, _src_size=os.path.getsize(archive_path))
-            follow = boolean(args.get("unpack_while_arriving", True), strict=False)
             result.update(send_to_module(self, archive_path, remote, MODULE, args, task_vars, follow=follow))
             return result
         finally:

@@ -10,9 +10,8 @@ __metaclass__ = type
 import os
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import send_to_module
 
 MODULE = "gpufleet.triton.verified_copy"
@@ -29,13 +28,14 @@ class ActionModule(ActionBase):
         del tmp
         internal = ("_tmp_src", "_src_size", "_follow", "_stall_timeout")
         args = task_args(self, internal=internal, required=("src", "dest"))
+        ask, follow = task_bool(args, "probe", True), task_bool(args, "hash_while_arriving", True)
         src = controller_path(self, args["src"])
         if not os.path.isfile(src):
             raise AnsibleActionFail("src %s on the controller is not a regular file" % src)
         args.update(src=src, _src_size=os.path.getsize(src))
 
         try:
-            if self._task.check_mode or boolean(args.get("probe", True), strict=False):
+            if self._task.check_mode or ask:
                 probe = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
                 if probe.get("failed") or not probe.get("copied") or self._task.check_mode:
                     result.update(probe)
@@ -44,7 +44,6 @@ class ActionModule(ActionBase):
                 self._make_tmp_path()
             tmp_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
             args["_tmp_src"] = tmp_src
-            follow = boolean(args.get("hash_while_arriving", True), strict=False)
             result.update(send_to_module(self, src, tmp_src, MODULE, args, task_vars, follow=follow))
             warning = self._compression_warning()
             if warning:

@@ -11,6 +11,7 @@ __metaclass__ = type
 import os
 
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 
 def task_args(action, internal, required):
@@ -31,3 +32,12 @@ def controller_path(action, src):
         return action._find_needle("files", os.path.expanduser(src))
     except AnsibleError as exc:
         raise AnsibleActionFail("src %s was not found on the controller: %s" % (src, exc)) from exc
+
+
+def task_bool(args, name, default):
+    """A boolean task argument, read before anything is sent; a value that is not one fails naming the option."""
+    value = args.get(name, default)
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise AnsibleActionFail("%s must be a boolean, got %r" % (name, value)) from None

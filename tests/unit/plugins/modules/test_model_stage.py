@@ -239,3 +239,11 @@ def test_unpacked_after_the_transfer_when_asked(ansible_bin, repo):
     res = stage(ansible_bin, remote_tmp, args)
     assert res["changed"] and res["files"] == 6 and not res["unpacked_while_arriving"], res
     assert tree(dest / "add_sub") == tree(src / "add_sub")
+
+
+def test_a_bad_unpack_while_arriving_fails_before_anything_is_sent(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    args = dict(src=str(src), dest=str(dest), models=["echo"], unpack_while_arriving="maybe")
+    res = stage(ansible_bin, remote_tmp, args)
+    assert res["failed"] and res["msg"] == "unpack_while_arriving must be a boolean, got 'maybe'", res
+    assert not dest.exists()

@@ -120,6 +120,8 @@ def test_cache_off_catches_a_rewrite_that_kept_the_mtime(ansible_bin, files):
         ({"sha256": "abc"}, "sha256 must be 64 hexadecimal digits"),
         ({"src": "/nonexistent/image.tar"}, "/nonexistent/image.tar was not found on the controller"),
         ({"_tmp_src": "/nonexistent/x"}, "_tmp_src is set by the action plugin"),
+        ({"hash_while_arriving": "maybe"}, "hash_while_arriving must be a boolean, got 'maybe'"),
+        ({"probe": "sometimes"}, "probe must be a boolean, got 'sometimes'"),
     ],
 )
 def test_bad_arguments(ansible_bin, files, change, needle):
