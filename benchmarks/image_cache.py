@@ -11,9 +11,13 @@ re-run; first copy within 1.3x of the plain transfer. Then the slowest tasks of 
 Bytes copied: the sizes the copy task reports for the nodes it changed, checked against the files in the nodes'
 cache folder that are new or changed (inode, size or mtime) between before and after the run.
 
+The lab's tarball is 346 MiB; Triton's own images are 10-15 GB, where the copy task's fixed cost (a module call, the
+node's temporary folder, the end-of-transfer marker: about 0.3-0.4 s) weighs far less. --grow MiB measures with a
+tarball of that size more: the lab image plus one layer of random bytes, committed and saved here, removed at the end.
+
 Creates bench-ic-1..3 with lab/fleet.yml (the scenarios' instance settings), installs the engine with the
 docker_engine role, and removes the instances at the end, whatever happens. Run from the checkout after `make lab`.
-Usage: image_cache.py [docker|ssh ...] (default: both)
+Usage: image_cache.py [--grow MiB] [docker|ssh ...] (default: both transports, the lab's tarball)
 """
 
 import json
@@ -119,15 +123,15 @@ def plain_copy(transport, nodes):
     return seconds
 
 
-def docker_transport():
+def docker_transport(tarball):
     return {
         "hosts": {n: {"ansible_connection": "community.docker.docker"} for n in NODES},
-        "plain": lambda n: ("docker", "cp", str(TARBALL), f"{n}:/root/baseline.tar"),
+        "plain": lambda n: ("docker", "cp", str(tarball), f"{n}:/root/baseline.tar"),
         "name": "`docker cp`",
     }
 
 
-def ssh_transport(work):
+def ssh_transport(work, tarball):
     """sshd in every node (root, a key made here), and how Ansible and scp reach them."""
     key, addrs, opts = ssh_nodes(work, NODES)
     hosts = {
@@ -137,14 +141,14 @@ def ssh_transport(work):
     }  # fmt: skip
     return {
         "hosts": hosts,
-        "plain": lambda n: ("scp", "-q", "-i", str(key), *opts, str(TARBALL), f"root@{addrs[n]}:/root/baseline.tar"),
+        "plain": lambda n: ("scp", "-q", "-i", str(key), *opts, str(tarball), f"root@{addrs[n]}:/root/baseline.tar"),
         "name": "`scp`",
     }
 
 
-def local_cp(work):
+def local_cp(work, tarball):
     start = time.monotonic()
-    shutil.copyfile(TARBALL, work / "cp.tar")
+    shutil.copyfile(tarball, work / "cp.tar")
     with (work / "cp.tar").open("rb+") as f:
         os.fsync(f.fileno())
     seconds = time.monotonic() - start
@@ -152,20 +156,47 @@ def local_cp(work):
     return seconds
 
 
-def reset(nodes):
+def reset(nodes, image):
     """Back to a node without the image or its tarball (the engine stays)."""
     for n in nodes:
-        run("docker", "exec", n, "sh", "-c", f"rm -rf {CACHE}; docker image rm -f {IMAGE} >/dev/null 2>&1; true")
+        run("docker", "exec", n, "sh", "-c", f"rm -rf {CACHE}; docker image rm -f {image} >/dev/null 2>&1; true")
+
+
+def grown(work, mib):
+    """The lab image plus a layer of `mib` MiB of random bytes, saved to work: (tarball, image name, sha256)."""
+    image = f"{IMAGE}-grown-{mib}"
+    filler = work / "filler.bin"
+    with filler.open("wb") as out:
+        for _ in range(mib):
+            out.write(os.urandom(1 << 20))
+    run("docker", "rm", "-f", "bench-ic-grow", check=False)
+    run("docker", "create", "--name", "bench-ic-grow", IMAGE)
+    try:
+        run("docker", "cp", str(filler), "bench-ic-grow:/opt/bench-filler.bin")
+        run("docker", "commit", "bench-ic-grow", image)
+    finally:
+        run("docker", "rm", "-f", "bench-ic-grow", check=False)
+        filler.unlink()
+    tarball = work / f"tritonserver-grown-{mib}.tar"
+    run("docker", "save", "-o", str(tarball), image)
+    run("docker", "image", "rm", image)
+    return tarball, image, run("sha256sum", str(tarball)).stdout.split()[0]
 
 
 def main():
-    sha256 = (TARBALL.parent / (TARBALL.name + ".sha256")).read_text().split()[0]
-    size = TARBALL.stat().st_size
-    work = collection_root(Path(tempfile.mkdtemp(prefix="bench-image-cache-")))
+    args = sys.argv[1:]
+    grow = int(args[args.index("--grow") + 1]) if "--grow" in args else 0
+    wanted = [a for a in args if a in ("docker", "ssh")] or ["docker", "ssh"]
+    work = collection_root(Path(tempfile.mkdtemp(prefix="bench-image-cache-", dir="/var/tmp")))
+    if grow:
+        tarball, image, sha256 = grown(work, grow)
+    else:
+        tarball, image = TARBALL, IMAGE
+        sha256 = (TARBALL.parent / (TARBALL.name + ".sha256")).read_text().split()[0]
+    size = tarball.stat().st_size
     (work / "engine.yml").write_text(ENGINE)
-    (work / "image.yml").write_text(IMAGE_PLAY.format(image=IMAGE, tarball=TARBALL, sha256=sha256))
-    (work / "inventory.yml").write_text(json.dumps({"bench": {"hosts": docker_transport()["hosts"]}}))
-    wanted = sys.argv[1:] or ["docker", "ssh"]
+    (work / "image.yml").write_text(IMAGE_PLAY.format(image=image, tarball=tarball, sha256=sha256))
+    (work / "inventory.yml").write_text(json.dumps({"bench": {"hosts": docker_transport(tarball)["hosts"]}}))
     env = dict(
         os.environ,
         PATH=f"{VENV}:{os.environ['PATH']}",
@@ -180,13 +211,13 @@ def main():
         fleet(env, "absent", NODES)
         fleet(env, "present", NODES)
         run("ansible-playbook", "-i", str(work / "inventory.yml"), str(work / "engine.yml"), env=env)
-        floor = local_cp(work)
+        floor = local_cp(work, tarball)
         for name in wanted:
-            transport = docker_transport() if name == "docker" else ssh_transport(work)
+            transport = docker_transport(tarball) if name == "docker" else ssh_transport(work, tarball)
             inventory = work / f"inventory-{name}.yml"
             inventory.write_text(json.dumps({"bench": {"hosts": transport["hosts"]}}))
             for nodes in (NODES[:1], NODES):
-                reset(NODES)
+                reset(NODES, image)
                 base = plain_copy(transport, nodes)
                 for label in ("first", "re-run"):
                     seconds, copy_s, copy_bytes, got, durations = role_run(env, work, inventory, nodes)
@@ -197,7 +228,7 @@ def main():
         fleet(env, "absent", NODES)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"tarball: {TARBALL.name}, {size} bytes ({size / 2**20:.0f} MiB); local `cp` on this host: {floor:.2f} s")
+    print(f"tarball: {tarball.name}, {size} bytes ({size / 2**20:.0f} MiB); local `cp` on this host: {floor:.2f} s")
     print(f"load average (1 min) on this host: {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at the end")
     print("baseline: the plain copy of the same tarball into each node (3 nodes: three at once)\n")
     print("| transport | nodes | run | role s | copy task s | bytes copied (copy task) | bytes arrived (cache dir) "

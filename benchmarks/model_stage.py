@@ -7,6 +7,8 @@ the folder (`docker cp`, `scp -r`: the baseline), model_stage unpacking the arch
 model_stage unpacking after the transfer (`unpack_while_arriving: false`). Seconds are whole ad-hoc `ansible` runs
 minus an `ansible -m ping` run; each is the best of two, each started after `sync` on a node without the model.
 The controller packs the archive before sending it, so both model_stage columns include that packing.
+A second table stages the model into three containers at once over the Docker connection, against three `docker cp`
+at once: the controller packs the archive once for the three (RV archive_shared), as in a rollout.
 
 Run from the checkout after `make lab`. Usage: model_stage.py [size of the weights file in MiB, default 1024]
 """
@@ -16,6 +18,8 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _lab import collection_root, ssh_nodes
@@ -23,6 +27,7 @@ from verified_copy import IMAGE, ansible_env, best, run, timed
 from verified_copy import ansible as ansible_on
 
 NODE = "bench-model-stage"
+FLEET = [NODE, "bench-model-stage-2", "bench-model-stage-3"]
 DEST = "/var/cache/bench/staging"
 
 
@@ -63,8 +68,9 @@ def main():
             out.write(os.urandom(1 << 20))
     rows = []
     try:
-        run("docker", "rm", "-f", NODE, check=False)
-        run("docker", "run", "-d", "--name", NODE, "--entrypoint", "sleep", IMAGE, "infinity")
+        for node in FLEET:
+            run("docker", "rm", "-f", node, check=False)
+            run("docker", "run", "-d", "--name", node, "--entrypoint", "sleep", IMAGE, "infinity")
         reset = ("docker", "exec", NODE, "sh", "-c", f"rm -rf {DEST} && mkdir -p {DEST}")
         for name, transport in transports(work).items():
             ping, _ = ansible(env, transport, "ansible.builtin.ping", {})
@@ -78,8 +84,10 @@ def main():
                 assert result["changed"] and result["unpacked_while_arriving"] == arriving, result
                 seconds[arriving] = took - ping
             rows.append((name, ping, transport["name"], plain, seconds[True], seconds[False]))
+        fleet = three_nodes(env, model)
     finally:
-        run("docker", "rm", "-f", NODE, check=False)
+        for node in FLEET:
+            run("docker", "rm", "-f", node, check=False)
         shutil.rmtree(work, ignore_errors=True)
     print(f"model: config.pbtxt and 1/model.bin of {mib} MiB; an `ansible -m ping` run is subtracted from each\n")
     print("| transport | plain copy s | model_stage, unpacked as it arrives s | unpacked after the transfer s "
@@ -88,6 +96,33 @@ def main():
     for name, ping, plain_name, plain, arriving, after in rows:
         print(f"| {name} (ping {ping:.2f} s) | {plain:.2f} ({plain_name}) | {arriving:.2f} | {after:.2f} "
               f"| {arriving / plain:.2f}x | {after / plain:.2f}x |")  # fmt: skip
+    plain, took, shared = fleet
+    print("\nthree nodes at once over the Docker connection (an `ansible -m ping` of the three subtracted)\n")
+    print("| plain copy s (three `docker cp` at once) | model_stage s | nodes sent an archive packed for another "
+          "| model_stage / plain |")  # fmt: skip
+    print("|---:|---:|---:|---:|")
+    print(f"| {plain:.2f} | {took:.2f} | {shared} of 3 | {took / plain:.2f}x |")
+
+
+def three_nodes(env, model):
+    """(plain seconds, model_stage seconds, nodes whose archive was shared) for the three containers at once."""
+    reset = ("sh", "-c", " && ".join(f"docker exec {n} sh -c 'rm -rf {DEST} && mkdir -p {DEST}'" for n in FLEET))
+    transport = {"ansible": ["-c", "community.docker.docker"]}
+    nodes = ",".join(FLEET)
+    ping, _ = ansible_on(env, transport, "ansible.builtin.ping", {}, node=nodes)
+
+    def plain_copies():
+        start = time.monotonic()
+        with ThreadPoolExecutor(len(FLEET)) as pool:
+            list(pool.map(lambda n: run("docker", "cp", str(model), f"{n}:{DEST}/"), FLEET))
+        return time.monotonic() - start, None
+
+    plain, _ = best(reset, plain_copies)
+    args = {"src": str(model.parent), "dest": DEST, "models": ["big"]}
+    took, res = best(reset, ansible_on, env, transport, "gpufleet.triton.model_stage", args, nodes)
+    results = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]
+    assert all(r["changed"] for r in results.values()), results
+    return plain, took - ping, sum(bool(r.get("archive_shared")) for r in results.values())
 
 
 if __name__ == "__main__":

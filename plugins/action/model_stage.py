@@ -7,12 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import hashlib
+import json
 import os
 import stat
 import tarfile
-import tempfile
 
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
@@ -88,6 +90,41 @@ def pack(found, archive_path):
     return manifest
 
 
+def run_archive(found):
+    """(path, manifest, packed here) of the archive of `found`, packed once per run.
+
+    Every node of a rollout usually needs the same changed models: packing them per node read and wrote them once per
+    node, and with many forks held one archive per fork on the controller's disk at once. The first task of the run
+    that needs these files packs them; the others wait for it and send the same archive. It lives in Ansible's local
+    temporary folder for this run (DEFAULT_LOCAL_TMP, shared by the run's workers and removed when the run ends).
+    A file changed on the controller during the run has another stat, hence another archive.
+    """
+    key = hashlib.sha256(
+        json.dumps(
+            [(name, path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode) for name, path, st in found]
+        ).encode("utf-8")
+    ).hexdigest()
+    base = os.path.join(C.DEFAULT_LOCAL_TMP, "gpufleet-models-%s" % key[:32])
+    with open(base + ".lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            with open(base + ".json") as handle:
+                return base + ".tar", json.load(handle), False
+        except FileNotFoundError:
+            pass
+        try:
+            manifest = pack(found, base + ".tar")
+            with open(base + ".json.part", "w") as handle:
+                json.dump(manifest, handle)
+            os.rename(base + ".json.part", base + ".json")
+        except BaseException:
+            for path in (base + ".tar", base + ".json.part"):
+                if os.path.exists(path):
+                    os.unlink(path)
+            raise
+        return base + ".tar", manifest, True
+
+
 class ActionModule(ActionBase):
     # The remote temporary folder is made only when there is something to send (not in check mode).
     TRANSFERS_FILES = False
@@ -110,22 +147,21 @@ class ActionModule(ActionBase):
         files = [e for e in found if not stat.S_ISDIR(e[2].st_mode)]
         summary = dict(
             dest=args["dest"], models=models, files=len(files), bytes=sum(e[2].st_size for e in files),
-            removed=[], changed=bool(models),
+            removed=[], changed=bool(models), archive_shared=False,
         )  # fmt: skip
         if not models or self._task.check_mode:
             result.update(summary)
             return result
 
-        fd, archive_path = tempfile.mkstemp(prefix="gpufleet-models-", suffix=".tar")
-        os.close(fd)
+        archive_path, manifest, packed = run_archive(found)
         try:
-            args.update(src=src, _manifest=pack(found, archive_path))
+            args.update(src=src, _manifest=manifest)
             if self._connection._shell.tmpdir is None:
                 self._make_tmp_path()
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "models.tar")
             args.update(_tmp_src=remote, _src_size=os.path.getsize(archive_path))
             result.update(send_to_module(self, archive_path, remote, MODULE, args, task_vars, follow=follow))
+            result["archive_shared"] = not packed
             return result
         finally:
-            os.unlink(archive_path)
             self._remove_tmp_path(self._connection._shell.tmpdir)

@@ -17,7 +17,10 @@ description:
   - Replaces C(O(dest)/<model>) on the node with a copy of C(O(src)/<model>) from the controller, for each model in
     O(models). Other folders under O(dest) are not touched.
   - The controller packs the listed models into one uncompressed tar (reading each file once and taking its sha256
-    on the way), sends it with the connection's own transfer, and the node unpacks it while hashing each file. A file
+    on the way), sends it with the connection's own transfer, and the node unpacks it while hashing each file. The
+    archive is packed once per run for each set of files, and the other nodes of the run that need the same models are
+    sent the same archive (RV(archive_shared)), so a rollout reads the models on the controller once, not once per
+    node. A file
     whose sha256 differs from the controller's, or a file missing from the archive, fails the task naming the file and
     both checksums, and the models staged by this task are removed again.
   - Over the C(ssh), C(local) and C(community.docker.docker) connections (unless become switches to an unprivileged
@@ -102,8 +105,9 @@ options:
     type: int
     default: 0
 notes:
-  - The archive is written to the controller's temporary folder first (the connection plugins send files, not
-    streams), so the controller needs free space for the models being staged.
+  - The archive is written to Ansible's local temporary folder for the run first (C(DEFAULT_LOCAL_TMP); the
+    connection plugins send files, not streams) and is removed when the run ends. The controller needs free space
+    for one copy of each set of models staged during the run, however many nodes receive it.
 seealso:
   - module: ansible.builtin.copy
   - module: gpufleet.triton.model_repository_info
@@ -143,6 +147,12 @@ bytes:
   sample: 102760448
 unpacked_while_arriving:
   description: Whether the node unpacked the archive while it arrived rather than after the transfer.
+  returned: always
+  type: bool
+archive_shared:
+  description:
+    - Whether the archive sent had been packed earlier in this run, for another node that needed the same files
+      (false for the node whose task packed it, in check mode, and when nothing is staged).
   returned: always
   type: bool
 removed:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from adhoc import run_adhoc, run_module_file, write_arriving
@@ -247,3 +250,38 @@ def test_a_bad_unpack_while_arriving_fails_before_anything_is_sent(ansible_bin, 
     res = stage(ansible_bin, remote_tmp, args)
     assert res["failed"] and res["msg"] == "unpack_while_arriving must be a boolean, got 'maybe'", res
     assert not dest.exists()
+
+
+def test_a_run_packs_each_set_of_models_once_for_all_its_nodes(ansible_bin, repo, tmp_path):
+    """Four nodes at once (forks): three need both models and share one archive, one needs echo alone. The run's
+    archives are gone from the controller when it ends."""
+    src, _dest, remote_tmp = repo
+    local_tmp = tmp_path / "local-tmp"
+    inventory = tmp_path / "hosts.json"
+    hosts = {f"node{i}": {} for i in range(3)} | {"node3": {"wanted": ["echo"]}}
+    node_vars = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory.write_text(json.dumps({"all": {"hosts": hosts, "vars": node_vars}}))
+    env = dict(
+        os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="true", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_REMOTE_TMP=str(remote_tmp), ANSIBLE_LOCAL_TEMP=str(local_tmp),
+        ANSIBLE_FORKS="4",
+    )  # fmt: skip
+    nodes = tmp_path / "nodes"
+    args = dict(
+        src=str(src), dest=f"{nodes}/{{{{ inventory_hostname }}}}", models="{{ wanted | default(['add_sub', 'echo']) }}"
+    )
+    proc = subprocess.run(
+        [ansible_bin, "all", "-i", str(inventory), "-m", "gpufleet.triton.model_stage", "-a", json.dumps(args)],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hosts = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]
+    assert sorted(hosts[f"node{i}"]["archive_shared"] for i in range(3)) == [False, True, True], hosts
+    assert hosts["node3"]["archive_shared"] is False and hosts["node3"]["models"] == ["echo"], hosts["node3"]
+    for i in range(3):
+        assert tree(nodes / f"node{i}" / "add_sub") == tree(src / "add_sub")
+        weights = nodes / f"node{i}" / "add_sub" / "2" / "model.py"
+        assert weights.read_bytes() == (src / "add_sub" / "2" / "model.py").read_bytes()
+    assert tree(nodes / "node3") == ["echo", "echo/1", "echo/1/model.py"]
+    assert list(local_tmp.iterdir()) == [], "the run's archives were left on the controller"
+    assert list(remote_tmp.iterdir()) == []
