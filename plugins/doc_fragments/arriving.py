@@ -21,4 +21,9 @@ options:
     description: Internal; seconds without new bytes after which the node stops reading a file as it arrives.
     type: int
     default: 300
+notes:
+  - Before anything is sent, the action plugin checks that the file system of the node's temporary folder
+    (C(ansible_remote_tmp); by default the login user's C(~/.ansible/tmp), usually on the root file system) can take
+    the file and still keep the smaller of 1 GiB and 5% of it free. Otherwise the task fails naming the folder, its
+    free space and the file's size, so that a multi-GB transfer never fills the root file system of a serving node.
 """

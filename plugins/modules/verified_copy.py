@@ -98,6 +98,9 @@ notes:
     leaves the sha256 check to a further task, this reads the file twice in all instead of four times.
   - The cache trusts the modification time as C(rsync)'s quick check does; set O(checksum_cache=false) where files can
     be rewritten with their old modification time.
+  - The file is received in the node's temporary folder and renamed over O(dest). When that folder is on another file
+    system (a home folder on NFS, for example), the rename is a second full copy on the node, and the result carries a
+    warning that says so.
 seealso:
   - module: ansible.builtin.copy
 """
@@ -212,6 +215,19 @@ class VerifiedCopy:
             result.update(size=size, copied=True, transferred=size, changed=True)
         return result
 
+    def warn_if_copied_across(self):
+        """A temporary folder on another file system than dest makes the move into place a second full copy."""
+        try:
+            across = os.stat(self.tmp_src).st_dev != os.stat(os.path.dirname(self.dest) or ".").st_dev
+        except OSError:
+            return
+        if across:
+            self.module.warn(
+                "%s arrived in %s, on another file system than %s, so moving it into place copied it once more on "
+                "the node; a temporary folder on the file system of %s (ansible_remote_tmp) saves that copy"
+                % (self.module.params["src"], os.path.dirname(self.tmp_src), self.dest, os.path.dirname(self.dest))
+            )
+
     def install(self):
         """Check the transferred file and move it into place."""
         if self.follow:
@@ -229,6 +245,7 @@ class VerifiedCopy:
                 "%s arrived on the node with sha256 %s (%d bytes), expected %s; the transferred copy was removed and "
                 "%s was left as it was" % (self.module.params["src"], got, size, self.want, self.dest)
             )
+        self.warn_if_copied_across()
         self.module.atomic_move(self.tmp_src, self.dest)
         self.attributes(True)
         if self.cache:

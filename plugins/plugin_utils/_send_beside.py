@@ -13,8 +13,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 import threading
 
+from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ABORT_SUFFIX, SENT_SUFFIX
 
@@ -68,10 +70,41 @@ def send_beside_module(action, src, remote, module, module_args, task_vars):
     return result
 
 
+# Room a transfer leaves free on the file system of the node's temporary folder: a multi-GB file must not fill the
+# root file system of a serving node (journald, the engine's state), where the login user's ~/.ansible/tmp usually is.
+RESERVE_BYTES = 1 << 30
+RESERVE_SHARE = 20  # or 1/20th of the file system, when that is less
+
+
+def check_room(action, src, dest):
+    """Fail before anything is sent when the file system of the node's temporary folder cannot take src and keep
+    its reserve. A node without a POSIX df, or an answer that does not parse, is left to the transfer's own error."""
+    folder = action._connection._shell.tmpdir
+    res = action._low_level_execute_command("df -Pk %s" % action._connection._shell.quote(folder), sudoable=False)
+    lines = res.get("stdout", "").strip().splitlines()
+    try:
+        fields = lines[-1].split()
+        total, free, mount = int(fields[1]) * 1024, int(fields[3]) * 1024, fields[5]
+    except (IndexError, ValueError):
+        return
+    size = os.path.getsize(src)
+    reserve = min(RESERVE_BYTES, total // RESERVE_SHARE)
+    if res.get("rc") != 0 or free - size >= reserve:
+        return
+    mib = 1 << 20
+    raise AnsibleActionFail(
+        "the node's temporary folder %s is on %s, which has %d MiB free: %s (%d MiB) would leave less than %d MiB "
+        "there (the smaller of 1 GiB and 5%% of that file system); nothing was sent. Give the connection a temporary "
+        "folder with room (ansible_remote_tmp), best on the file system of %s, where the file is then renamed into "
+        "place rather than copied" % (folder, mount, free // mib, src, -(-size // mib), reserve // mib, dest)
+    )
+
+
 def send_to_module(action, src, remote, module, args, task_vars, follow=True):
     """Send src to remote and run `module` on it (args carry _tmp_src): beside the transfer where `follow` and the
     connection allow it, else after it. A reading taken beside the transfer that did not check out is followed by
     one more call on the finished file, which decides."""
+    check_room(action, src, args.get("dest"))
     if follow and can_follow(action):
         result = send_beside_module(action, src, remote, module, dict(args, _follow=True), task_vars)
         if not result.pop("_recheck", None):

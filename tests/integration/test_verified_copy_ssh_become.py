@@ -44,7 +44,10 @@ def node(tmp_path_factory):
         pytest.skip(f"{IMAGE} is missing (make lab)")
     work = tmp_path_factory.mktemp("ssh")
     docker("rm", "-f", NODE, check=False)
-    docker("run", "-d", "--name", NODE, "--entrypoint", "sleep", IMAGE, "infinity")
+    # Two small file systems for the temporary folder: one too small for the payload, one with room but not the
+    # file system of dest.
+    small = ("--tmpfs", "/var/small:size=40m,mode=1777", "--tmpfs", "/var/roomy:size=160m,mode=1777")
+    docker("run", "-d", "--name", NODE, *small, "--entrypoint", "sleep", IMAGE, "infinity")
     try:
         key, addrs, opts = ssh_nodes(work, [NODE])
         docker("exec", NODE, "sh", "-c", SUDOER)
@@ -130,3 +133,39 @@ def test_models_sent_as_deploy_unpacked_as_root_while_arriving(node, pipelining,
     digest = hashlib.sha256(payload.read_bytes()).hexdigest()
     assert on_node(f"sha256sum {staging}/weights/1/model.bin").split()[0] == digest
     assert on_node("ls -A ~deploy/.ansible/tmp") == "", "the login user's temporary folder was left behind"
+
+
+@pytest.mark.parametrize("module", ["gpufleet.triton.verified_copy", "gpufleet.triton.model_stage"])
+def test_a_temporary_folder_without_room_fails_before_anything_is_sent(node, module, tmp_path):
+    """40 MiB of tmpfs for a 64 MiB payload: the task names the folder, its free space and the file's size."""
+    login, payload = node
+    on_node(f"rm -rf {DEST} /srv/triton/models.staging")
+    if module.endswith("verified_copy"):
+        args = {"src": str(payload), "dest": DEST, "sha256": hashlib.sha256(payload.read_bytes()).hexdigest()}
+    else:
+        (tmp_path / "models" / "weights" / "1").mkdir(parents=True)
+        shutil.copy(payload, tmp_path / "models" / "weights" / "1" / "model.bin")
+        args = {"src": str(tmp_path / "models"), "dest": "/srv/triton/models.staging", "models": ["weights"]}
+    res = copy(dict(login, ansible_remote_tmp="/var/small/tmp"), args, "true", module=module)
+    assert res["failed"], res
+    msg = res["msg"]
+    assert msg.startswith("the node's temporary folder /var/small/tmp/ansible-tmp-"), msg
+    assert "is on /var/small, which has 40 MiB free" in msg and "(65 MiB) would leave less than 2 MiB" in msg, msg
+    assert "nothing was sent" in msg and "ansible_remote_tmp" in msg
+    assert on_node("ls -A /var/small/tmp") == "", "the temporary folder was left behind"
+    assert on_node(f"ls -A {DEST} /srv/triton/models.staging 2>&1 | grep -c 'No such file'").strip() == "2"
+
+
+def test_a_temporary_folder_on_another_file_system_warns_of_the_second_copy(node):
+    login, payload = node
+    on_node(f"rm -f {DEST}")
+    digest = hashlib.sha256(payload.read_bytes()).hexdigest()
+    args = {"src": str(payload), "dest": DEST, "sha256": digest}
+    res = copy(dict(login, ansible_remote_tmp="/var/roomy/tmp"), args, "true")
+    assert res["changed"] and res["copied"], res
+    assert on_node(f"sha256sum {DEST}").split()[0] == digest
+    warnings = " ".join(res.get("warnings", []))
+    assert "on another file system than " + DEST in warnings and "ansible_remote_tmp" in warnings, res
+    assert on_node("ls -A /var/roomy/tmp") == ""
+    same = copy(login, args, "true")
+    assert not same.get("warnings"), "no warning when the file was already there"
