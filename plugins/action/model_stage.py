@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import stat
 import tarfile
 
@@ -19,7 +20,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import send_to_module
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import reserve_bytes, send_to_module
 
 MODULE = "gpufleet.triton.model_stage"
 
@@ -90,7 +91,29 @@ def pack(found, archive_path):
     return manifest
 
 
-def run_archive(found):
+def archive_size(found):
+    """Bytes of the uncompressed PAX archive of `found`, rounded up: a header and a possible extended header per
+    entry, each file's data in 512-byte blocks, and the end of the archive."""
+    blocks = sum(3 + (-(-st.st_size // 512) if stat.S_ISREG(st.st_mode) else 0) for _name, _path, st in found)
+    return blocks * 512 + tarfile.RECORDSIZE
+
+
+def check_controller_room(found, models, folder):
+    """Fail before packing when the controller's folder cannot take the archive and keep its reserve."""
+    usage = shutil.disk_usage(folder)
+    need, reserve = archive_size(found), reserve_bytes(usage.total)
+    if usage.free - need >= reserve:
+        return
+    mib = 1 << 20
+    raise AnsibleActionFail(
+        "the controller's local temporary folder %s has %d MiB free: the archive of the models %s (%d MiB) would "
+        "leave less than %d MiB there (the smaller of 1 GiB and 5%% of that file system); nothing was sent. Point "
+        "local_tmp in ansible.cfg (ANSIBLE_LOCAL_TEMP) at a folder with room"
+        % (folder, usage.free // mib, ", ".join(models), -(-need // mib), reserve // mib)
+    )
+
+
+def run_archive(found, models):
     """(path, manifest, packed here) of the archive of `found`, packed once per run.
 
     Every node of a rollout usually needs the same changed models: packing them per node read and wrote them once per
@@ -112,6 +135,7 @@ def run_archive(found):
                 return base + ".tar", json.load(handle), False
         except FileNotFoundError:
             pass
+        check_controller_room(found, models, C.DEFAULT_LOCAL_TMP)
         try:
             manifest = pack(found, base + ".tar")
             with open(base + ".json.part", "w") as handle:
@@ -153,7 +177,7 @@ class ActionModule(ActionBase):
             result.update(summary)
             return result
 
-        archive_path, manifest, packed = run_archive(found)
+        archive_path, manifest, packed = run_archive(found, models)
         try:
             args.update(src=src, _manifest=manifest)
             if self._connection._shell.tmpdir is None:

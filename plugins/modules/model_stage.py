@@ -107,7 +107,9 @@ options:
 notes:
   - The archive is written to Ansible's local temporary folder for the run first (C(DEFAULT_LOCAL_TMP); the
     connection plugins send files, not streams) and is removed when the run ends. The controller needs free space
-    for one copy of each set of models staged during the run, however many nodes receive it.
+    for one copy of each set of models staged during the run, however many nodes receive it; a folder that would be
+    left with less than the smaller of 1 GiB and 5% of its file system fails the task before packing, naming the
+    folder and the sizes (set C(local_tmp) in C(ansible.cfg) to a folder with room).
 seealso:
   - module: ansible.builtin.copy
   - module: gpufleet.triton.model_repository_info

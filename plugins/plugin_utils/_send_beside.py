@@ -76,6 +76,11 @@ RESERVE_BYTES = 1 << 30
 RESERVE_SHARE = 20  # or 1/20th of the file system, when that is less
 
 
+def reserve_bytes(total):
+    """Bytes a file written by this collection leaves free on a file system of `total` bytes."""
+    return min(RESERVE_BYTES, total // RESERVE_SHARE)
+
+
 def check_room(action, src, dest):
     """Fail before anything is sent when the file system of the node's temporary folder cannot take src and keep
     its reserve. A node without a POSIX df, or an answer that does not parse, is left to the transfer's own error."""
@@ -88,7 +93,7 @@ def check_room(action, src, dest):
     except (IndexError, ValueError):
         return
     size = os.path.getsize(src)
-    reserve = min(RESERVE_BYTES, total // RESERVE_SHARE)
+    reserve = reserve_bytes(total)
     if res.get("rc") != 0 or free - size >= reserve:
         return
     mib = 1 << 20

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
 
 import pytest
 from adhoc import run_adhoc, run_module_file, write_arriving
-from ansible_collections.gpufleet.triton.plugins.action.model_stage import entries, pack
+from ansible.errors import AnsibleActionFail
+from ansible_collections.gpufleet.triton.plugins.action.model_stage import (
+    archive_size,
+    check_controller_room,
+    entries,
+    pack,
+)
 
 
 @pytest.fixture
@@ -285,3 +292,24 @@ def test_a_run_packs_each_set_of_models_once_for_all_its_nodes(ansible_bin, repo
     assert tree(nodes / "node3") == ["echo", "echo/1", "echo/1/model.py"]
     assert list(local_tmp.iterdir()) == [], "the run's archives were left on the controller"
     assert list(remote_tmp.iterdir()) == []
+
+
+def test_the_archive_size_estimate_is_an_upper_bound(repo, tmp_path):
+    src, _dest, _remote_tmp = repo
+    found = entries(str(src), ["add_sub", "echo"])
+    pack(found, tmp_path / "models.tar")
+    packed = (tmp_path / "models.tar").stat().st_size
+    assert packed <= archive_size(found) <= packed + 1536 * len(found) + 10240, (packed, archive_size(found))
+
+
+def test_a_controller_folder_without_room_fails_before_packing(tmp_path):
+    """The check reads the real free space of a real folder; the entry list asks for more than that."""
+    free = shutil.disk_usage(tmp_path).free
+    big = os.stat_result((stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, free, 0, 0, 0))
+    with pytest.raises(AnsibleActionFail) as failed:
+        check_controller_room([("llm/1/model.bin", "/srv/llm/1/model.bin", big)], ["llm"], str(tmp_path))
+    msg = str(failed.value)
+    assert msg.startswith(f"the controller's local temporary folder {tmp_path} has {free >> 20} MiB free"), msg
+    assert "the archive of the models llm (" in msg and "ANSIBLE_LOCAL_TEMP" in msg and "nothing was sent" in msg
+    small = os.stat_result((stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, 1 << 20, 0, 0, 0))
+    check_controller_room([("llm/1/model.bin", "/srv/llm/1/model.bin", small)], ["llm"], str(tmp_path))
