@@ -184,7 +184,8 @@ class ActionModule(ActionBase):
                 self._make_tmp_path()
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "models.tar")
             args.update(_tmp_src=remote, _src_size=os.path.getsize(archive_path))
-            result.update(send_to_module(self, archive_path, remote, MODULE, args, task_vars, follow=follow))
+            what = "the archive of the models " + ", ".join(models)
+            result.update(send_to_module(self, archive_path, remote, MODULE, args, task_vars, follow, what))
             result["archive_shared"] = not packed
             return result
         finally:

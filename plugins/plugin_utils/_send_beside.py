@@ -81,9 +81,10 @@ def reserve_bytes(total):
     return min(RESERVE_BYTES, total // RESERVE_SHARE)
 
 
-def check_room(action, src, dest):
-    """Fail before anything is sent when the file system of the node's temporary folder cannot take src and keep
-    its reserve. A node without a POSIX df, or an answer that does not parse, is left to the transfer's own error."""
+def check_room(action, src, dest, what):
+    """Fail before anything is sent when the file system of the node's temporary folder cannot take src (`what`, for
+    the message) and keep its reserve. A node without a POSIX df, or an answer that does not parse, is left to the
+    transfer's own error."""
     folder = action._connection._shell.tmpdir
     res = action._low_level_execute_command("df -Pk %s" % action._connection._shell.quote(folder), sudoable=False)
     lines = res.get("stdout", "").strip().splitlines()
@@ -100,16 +101,16 @@ def check_room(action, src, dest):
     raise AnsibleActionFail(
         "the node's temporary folder %s is on %s, which has %d MiB free: %s (%d MiB) would leave less than %d MiB "
         "there (the smaller of 1 GiB and 5%% of that file system); nothing was sent. Give the connection a temporary "
-        "folder with room (ansible_remote_tmp), best on the file system of %s, where the file is then renamed into "
-        "place rather than copied" % (folder, mount, free // mib, src, -(-size // mib), reserve // mib, dest)
+        "folder with room (ansible_remote_tmp), best on the file system of %s"
+        % (folder, mount, free // mib, what, -(-size // mib), reserve // mib, dest)
     )
 
 
-def send_to_module(action, src, remote, module, args, task_vars, follow=True):
-    """Send src to remote and run `module` on it (args carry _tmp_src): beside the transfer where `follow` and the
-    connection allow it, else after it. A reading taken beside the transfer that did not check out is followed by
-    one more call on the finished file, which decides."""
-    check_room(action, src, args.get("dest"))
+def send_to_module(action, src, remote, module, args, task_vars, follow=True, what=None):
+    """Send src (`what`, for messages) to remote and run `module` on it (args carry _tmp_src): beside the transfer
+    where `follow` and the connection allow it, else after it. A reading taken beside the transfer that did not check
+    out is followed by one more call on the finished file, which decides."""
+    check_room(action, src, args.get("dest"), what or src)
     if follow and can_follow(action):
         result = send_beside_module(action, src, remote, module, dict(args, _follow=True), task_vars)
         if not result.pop("_recheck", None):

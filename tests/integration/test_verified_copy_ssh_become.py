@@ -152,6 +152,8 @@ def test_a_temporary_folder_without_room_fails_before_anything_is_sent(node, mod
     assert msg.startswith("the node's temporary folder /var/small/tmp/ansible-tmp-"), msg
     assert "is on /var/small, which has 40 MiB free" in msg and "(65 MiB) would leave less than 2 MiB" in msg, msg
     assert "nothing was sent" in msg and "ansible_remote_tmp" in msg
+    sent = str(payload) if module.endswith("verified_copy") else "the archive of the models weights"
+    assert f"free: {sent} (65 MiB)" in msg, msg
     assert on_node("ls -A /var/small/tmp") == "", "the temporary folder was left behind"
     assert on_node(f"ls -A {DEST} /srv/triton/models.staging 2>&1 | grep -c 'No such file'").strip() == "2"
 
