@@ -20,7 +20,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import reserve_bytes, send_to_module
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import room_shortfall, send_to_module
 
 MODULE = "gpufleet.triton.model_stage"
 
@@ -98,23 +98,19 @@ def archive_size(found):
     return blocks * 512 + tarfile.RECORDSIZE
 
 
-def check_controller_room(found, models, folder):
-    """Fail before packing when the controller's folder cannot take the archive and keep its reserve."""
+def check_controller_room(found, what, folder):
+    """Fail before packing when the controller's folder cannot take the archive (`what`) and keep its reserve."""
     usage = shutil.disk_usage(folder)
-    need, reserve = archive_size(found), reserve_bytes(usage.total)
-    if usage.free - need >= reserve:
-        return
-    mib = 1 << 20
-    raise AnsibleActionFail(
-        "the controller's local temporary folder %s has %d MiB free: the archive of the models %s (%d MiB) would "
-        "leave less than %d MiB there (the smaller of 1 GiB and 5%% of that file system); nothing was sent. Point "
-        "local_tmp in ansible.cfg (ANSIBLE_LOCAL_TEMP) at a folder with room"
-        % (folder, usage.free // mib, ", ".join(models), -(-need // mib), reserve // mib)
-    )
+    short = room_shortfall(usage.free, usage.total, archive_size(found), what)
+    if short:
+        raise AnsibleActionFail(
+            "the controller's local temporary folder %s has %s. Point local_tmp in ansible.cfg (ANSIBLE_LOCAL_TEMP) at "
+            "a folder with room" % (folder, short)
+        )
 
 
-def run_archive(found, models):
-    """(path, manifest, packed here) of the archive of `found`, packed once per run.
+def run_archive(found, what):
+    """(path, manifest, packed here) of the archive of `found` (`what`, for messages), packed once per run.
 
     Every node of a rollout usually needs the same changed models: packing them per node read and wrote them once per
     node, and with many forks held one archive per fork on the controller's disk at once. The first task of the run
@@ -135,7 +131,7 @@ def run_archive(found, models):
                 return base + ".tar", json.load(handle), False
         except FileNotFoundError:
             pass
-        check_controller_room(found, models, C.DEFAULT_LOCAL_TMP)
+        check_controller_room(found, what, C.DEFAULT_LOCAL_TMP)
         try:
             manifest = pack(found, base + ".tar")
             with open(base + ".json.part", "w") as handle:
@@ -177,14 +173,14 @@ class ActionModule(ActionBase):
             result.update(summary)
             return result
 
-        archive_path, manifest, packed = run_archive(found, models)
+        what = "the archive of the models " + ", ".join(models)
+        archive_path, manifest, packed = run_archive(found, what)
         try:
             args.update(src=src, _manifest=manifest)
             if self._connection._shell.tmpdir is None:
                 self._make_tmp_path()
             remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "models.tar")
             args.update(_tmp_src=remote, _src_size=os.path.getsize(archive_path))
-            what = "the archive of the models " + ", ".join(models)
             result.update(send_to_module(self, archive_path, remote, MODULE, args, task_vars, follow, what))
             result["archive_shared"] = not packed
             return result

@@ -76,9 +76,17 @@ RESERVE_BYTES = 1 << 30
 RESERVE_SHARE = 20  # or 1/20th of the file system, when that is less
 
 
-def reserve_bytes(total):
-    """Bytes a file written by this collection leaves free on a file system of `total` bytes."""
-    return min(RESERVE_BYTES, total // RESERVE_SHARE)
+def room_shortfall(free, total, need, what):
+    """None when `need` bytes (`what`) fit in the `free` bytes of a file system of `total` bytes and leave its
+    reserve; otherwise the end of the message that says so."""
+    reserve = min(RESERVE_BYTES, total // RESERVE_SHARE)
+    if free - need >= reserve:
+        return None
+    mib = 1 << 20
+    return (
+        "%d MiB free: %s (%d MiB) would leave less than %d MiB there (the smaller of 1 GiB and 5%% of that file "
+        "system); nothing was sent" % (free // mib, what, -(-need // mib), reserve // mib)
+    )
 
 
 def check_room(action, src, dest, what):
@@ -87,23 +95,19 @@ def check_room(action, src, dest, what):
     transfer's own error."""
     folder = action._connection._shell.tmpdir
     res = action._low_level_execute_command("df -Pk %s" % action._connection._shell.quote(folder), sudoable=False)
-    lines = res.get("stdout", "").strip().splitlines()
+    if res.get("rc") != 0:
+        return
     try:
-        fields = lines[-1].split()
+        fields = res.get("stdout", "").strip().splitlines()[-1].split()
         total, free, mount = int(fields[1]) * 1024, int(fields[3]) * 1024, fields[5]
     except (IndexError, ValueError):
         return
-    size = os.path.getsize(src)
-    reserve = reserve_bytes(total)
-    if res.get("rc") != 0 or free - size >= reserve:
-        return
-    mib = 1 << 20
-    raise AnsibleActionFail(
-        "the node's temporary folder %s is on %s, which has %d MiB free: %s (%d MiB) would leave less than %d MiB "
-        "there (the smaller of 1 GiB and 5%% of that file system); nothing was sent. Give the connection a temporary "
-        "folder with room (ansible_remote_tmp), best on the file system of %s"
-        % (folder, mount, free // mib, what, -(-size // mib), reserve // mib, dest)
-    )
+    short = room_shortfall(free, total, os.path.getsize(src), what)
+    if short:
+        raise AnsibleActionFail(
+            "the node's temporary folder %s is on %s, which has %s. Give the connection a temporary folder with room "
+            "(ansible_remote_tmp), best on the file system of %s" % (folder, mount, short, dest)
+        )
 
 
 def send_to_module(action, src, remote, module, args, task_vars, follow=True, what=None):

@@ -306,10 +306,11 @@ def test_a_controller_folder_without_room_fails_before_packing(tmp_path):
     """The check reads the real free space of a real folder; the entry list asks for more than that."""
     free = shutil.disk_usage(tmp_path).free
     big = os.stat_result((stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, free, 0, 0, 0))
+    what = "the archive of the models llm"
     with pytest.raises(AnsibleActionFail) as failed:
-        check_controller_room([("llm/1/model.bin", "/srv/llm/1/model.bin", big)], ["llm"], str(tmp_path))
+        check_controller_room([("llm/1/model.bin", "/srv/llm/1/model.bin", big)], what, str(tmp_path))
     msg = str(failed.value)
     assert msg.startswith(f"the controller's local temporary folder {tmp_path} has {free >> 20} MiB free"), msg
     assert "the archive of the models llm (" in msg and "ANSIBLE_LOCAL_TEMP" in msg and "nothing was sent" in msg
     small = os.stat_result((stat.S_IFREG | 0o644, 1, 1, 1, 0, 0, 1 << 20, 0, 0, 0))
-    check_controller_room([("llm/1/model.bin", "/srv/llm/1/model.bin", small)], ["llm"], str(tmp_path))
+    check_controller_room([("llm/1/model.bin", "/srv/llm/1/model.bin", small)], what, str(tmp_path))
