@@ -51,3 +51,32 @@ def ssh_nodes(work: Path, nodes: list) -> tuple:
              .stdout.split()[0] for n in nodes}  # fmt: skip
     opts = [f"-o{o}" for o in ("StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR")]
     return key, addrs, opts
+
+
+def grown(work: Path, mib: int) -> tuple:
+    """The lab image plus a layer of `mib` MiB of random bytes, saved to work: (tarball, image name, sha256).
+    The lab's 346 MiB image is small next to Triton's 10-15 GB ones; at that size a task's fixed cost dominates."""
+
+    def run(*cmd, check=True):
+        res = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        if check and res.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}")
+        return res
+
+    image = f"{IMAGE}-grown-{mib}"
+    filler = work / "filler.bin"
+    with filler.open("wb") as out:
+        for _ in range(mib):
+            out.write(os.urandom(1 << 20))
+    run("docker", "rm", "-f", "bench-grow", check=False)
+    run("docker", "create", "--name", "bench-grow", IMAGE)
+    try:
+        run("docker", "cp", str(filler), "bench-grow:/opt/bench-filler.bin")
+        run("docker", "commit", "bench-grow", image)
+    finally:
+        run("docker", "rm", "-f", "bench-grow", check=False)
+        filler.unlink()
+    tarball = work / f"tritonserver-grown-{mib}.tar"
+    run("docker", "save", "-o", str(tarball), image)
+    run("docker", "image", "rm", image)
+    return tarball, image, run("sha256sum", str(tarball)).stdout.split()[0]

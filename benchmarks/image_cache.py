@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet, ssh_nodes
+from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet, grown, ssh_nodes
 
 CACHE = "/var/cache/gpufleet/images"
 NODES = ["bench-ic-1", "bench-ic-2", "bench-ic-3"]
@@ -160,27 +160,6 @@ def reset(nodes, image):
     """Back to a node without the image or its tarball (the engine stays)."""
     for n in nodes:
         run("docker", "exec", n, "sh", "-c", f"rm -rf {CACHE}; docker image rm -f {image} >/dev/null 2>&1; true")
-
-
-def grown(work, mib):
-    """The lab image plus a layer of `mib` MiB of random bytes, saved to work: (tarball, image name, sha256)."""
-    image = f"{IMAGE}-grown-{mib}"
-    filler = work / "filler.bin"
-    with filler.open("wb") as out:
-        for _ in range(mib):
-            out.write(os.urandom(1 << 20))
-    run("docker", "rm", "-f", "bench-ic-grow", check=False)
-    run("docker", "create", "--name", "bench-ic-grow", IMAGE)
-    try:
-        run("docker", "cp", str(filler), "bench-ic-grow:/opt/bench-filler.bin")
-        run("docker", "commit", "bench-ic-grow", image)
-    finally:
-        run("docker", "rm", "-f", "bench-ic-grow", check=False)
-        filler.unlink()
-    tarball = work / f"tritonserver-grown-{mib}.tar"
-    run("docker", "save", "-o", str(tarball), image)
-    run("docker", "image", "rm", image)
-    return tarball, image, run("sha256sum", str(tarball)).stdout.split()[0]
 
 
 def main():

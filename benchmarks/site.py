@@ -2,15 +2,20 @@
 """Benchmark site.yml on the lab fleet; prints a Markdown table.
 
 1. Bare node -> models ready: site.yml on a fresh lab node (engine install, image from the cached tarball, Triton
-   gated on its models) against the same steps by hand on another fresh node (apt-get install docker.io, docker load,
-   docker run, poll /v2/health/ready). Goal: site.yml <= 2x the raw steps. A second row adds the tarball's copy
-   (docker cp, timed apart) to the raw steps, since site.yml's time includes carrying the tarball in.
+   gated on its models, the node's converge stamp) against the same steps by hand on another fresh node (apt-get
+   install docker.io, docker load, docker run, poll /v2/health/ready). Goal: site.yml <= 2x the raw steps. A second
+   row adds the tarball's copy (docker cp, timed apart) to the raw steps, since site.yml's time includes carrying the
+   tarball in. The raw steps end when the models are ready, and so does this measure: site.yml's closing report
+   play (each instance's health and models, the sample inference) is skipped (--skip-tags verify) and timed alone in
+   a third row. --grow MiB measures these rows only, with the lab image plus a layer of MiB random bytes: Triton's
+   images are 10-15 GB, the lab's 346 MiB.
 2. No-change re-run of site.yml on 1 and 3 nodes against a play that only gathers facts and pings. Goal: <= 4x.
    Printed twice: as operators run it (nodes whose converge stamp holds end early) and with every role run
    (-e site_skip_converged=false), the cost of a run that must check everything.
 
 Run from the checkout after `make lab`. It creates and removes its own nodes (bench-node-1..3, bench-raw) and a
-temporary inventory that uses inventories/lab's group_vars, so it can run beside the lab fleet. Usage: site.py
+temporary inventory that uses inventories/lab's group_vars, so it can run beside the lab fleet.
+Usage: site.py [--grow MiB]
 """
 
 import json
@@ -23,7 +28,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet
+from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet, grown
 
 COLLECTIONS = collection_root(Path(tempfile.mkdtemp(prefix="bench-site-collections-")))
 ENV = dict(
@@ -46,12 +51,12 @@ def timed(*cmd):
     return time.monotonic() - start
 
 
-def profiled_site(inv):
+def profiled_site(inv, *args):
     """site.yml on bench-node-1 with the json callback: (seconds, {role: [tasks run, tasks skipped, seconds]})."""
     env = dict(ENV, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     start = time.monotonic()
     res = subprocess.run(
-        ["ansible-playbook", "site.yml", "-i", inv, "-l", "bench-node-1", "-e", f"lab_checkout={ROOT}"],
+        ["ansible-playbook", "site.yml", "-i", inv, "-l", "bench-node-1", "-e", f"lab_checkout={ROOT}", *args],
         cwd=ROOT, env=env, check=False, capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.monotonic() - start
@@ -79,6 +84,7 @@ def _ts(stamp):
 def inventory(folder):
     """bench-node-1 takes the tarball path, bench-node-2 and -3 pull from the lab registry, as in inventories/lab."""
     folder = Path(folder)
+    folder.mkdir()
     sources = {"bench-node-1": "tarball", "bench-node-2": "registry", "bench-node-3": "registry"}
     hosts = "".join(f"    {name}:\n      image_cache_source: {src}\n" for name, src in sources.items())
     (folder / "hosts.yml").write_text(
@@ -92,15 +98,15 @@ def playbook(inv, path, *args):
     return timed("ansible-playbook", path, "-i", inv, "-e", f"lab_checkout={ROOT}", *args)
 
 
-def raw_steps(node):
+def raw_steps(node, tarball, image):
     """The seed's steps by hand, inside a fresh node: engine, load, run, wait; and, timed apart, the tarball's copy."""
     start = time.monotonic()
-    run("docker", "cp", str(TARBALL), f"{node}:/root/triton.tar")
+    run("docker", "cp", str(tarball), f"{node}:/root/triton.tar")
     copy = time.monotonic() - start
     script = (
         "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
         "docker.io curl >/dev/null; systemctl start docker; docker load -i /root/triton.tar >/dev/null; "
-        f"docker run -d --user 1000 --shm-size 256m -p 8000:8000 -v /srv/models:/models:ro {IMAGE} "
+        f"docker run -d --user 1000 --shm-size 256m -p 8000:8000 -v /srv/models:/models:ro {image} "
         "tritonserver --model-repository=/models >/dev/null; "
         "until curl -sf localhost:8000/v2/health/ready; do sleep 0.5; done"
     )
@@ -110,19 +116,36 @@ def raw_steps(node):
     return time.monotonic() - start, copy
 
 
+def bare_rows(inv, tarball, image, size_note, *args):
+    """The bare-node rows (fresh bench-node-1 and bench-raw), and where site.yml's time went."""
+    raw, copy = raw_steps("bench-raw", tarball, image)
+    bare, profile = profiled_site(inv, "--skip-tags", "verify", *args)
+    report = playbook(inv, str(ROOT / "playbooks" / "verify.yml"), "-l", "bench-node-1", *args)
+    rows = [
+        (f"bare node -> models ready (tarball{size_note})", bare, "raw: engine + load + run + wait", raw),
+        ("same", bare, "raw + the tarball's copy (docker cp)", raw + copy),
+        ("site.yml's report play alone (health, models, sample inference)", report, "-", 0.0),
+    ]
+    return rows, profile
+
+
 def main():
+    args = sys.argv[1:]
+    grow = int(args[args.index("--grow") + 1]) if "--grow" in args else 0
     nodes = ["bench-node-1", "bench-node-2", "bench-node-3"]
-    rows = []
     fleet(ENV, "absent", [*nodes, "bench-raw"])
     fleet(ENV, "present", ["bench-node-1", "bench-raw"])
+    work = Path(tempfile.mkdtemp(prefix="bench-site-", dir="/var/tmp"))
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            inv = inventory(tmp)
-            raw, copy = raw_steps("bench-raw")
-            bare, profile = profiled_site(inv)
-            rows.append(("bare node -> models ready (tarball)", bare, "raw: engine + load + run + wait", raw))
-            # site.yml carries the tarball in too; the raw steps above start with it on the node already.
-            rows.append(("same", bare, "raw + the tarball's copy (docker cp)", raw + copy))
+        inv = inventory(work / "inventory")
+        if grow:
+            tarball, image, sha256 = grown(work, grow)
+            (work / (tarball.name + ".sha256")).write_text(f"{sha256}  {tarball.name}\n")
+            tag = image.split(":", 1)[1]
+            size = f", {tarball.stat().st_size / 2**20:.0f} MiB"
+            rows, profile = bare_rows(inv, tarball, image, size, "-e", f"lab_tarball={tarball} lab_triton_tag={tag}")
+        else:
+            rows, profile = bare_rows(inv, TARBALL, IMAGE, "")
             fleet(ENV, "present", nodes)
             playbook(inv, "site.yml", "-e", "triton_rollout_serial=3")
             for limit, label in (("bench-node-1", "1 node"), ("all", "3 nodes")):
@@ -133,11 +156,13 @@ def main():
                 rows.append((f"same, every role run (site_skip_converged=false), {label}", full, "same", base))
     finally:
         fleet(ENV, "absent", [*nodes, "bench-raw"])
+        shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(COLLECTIONS, ignore_errors=True)
     print("| measure | seconds | baseline | seconds | ratio |")
     print("|---|---:|---|---:|---:|")
     for what, ours, base_what, base in rows:
-        print(f"| {what} | {ours:.1f} | {base_what} | {base:.1f} | {ours / base:.2f}x |")
+        ratio = f"{ours / base:.2f}x" if base else "-"
+        print(f"| {what} | {ours:.1f} | {base_what} | {base:.1f} | {ratio} |")
     print("\nwhere the bare-node run's time goes:\n\n| role or play | tasks run | tasks skipped | seconds |")
     print("|---|---:|---:|---:|")
     for role, (ran, skipped, seconds) in sorted(profile.items(), key=lambda kv: -kv[1][2]):

@@ -37,7 +37,7 @@ def test_bad_setting_is_named(ansible_bin, extra, expected):
 
 
 def test_good_settings_pass(ansible_bin):
-    """The check passes; the roles' own preflight then stops this bare inventory (no image settings), which is fine."""
-    _rc, out = site(ansible_bin, "site_skip_converged=false site_converge_stamp_path=/run/gpufleet/stamp.json")
-    assert "TASK [Check the site settings] " in out and "must be true or false" not in out, out[-2000:]
-    assert "absolute file path" not in out and "TASK [gpufleet.triton.nvidia_driver" in out, out[-2000:]
+    """The check passes and the play goes on to its end (--tags never selects none of the roles' includes)."""
+    rc, out = site(ansible_bin, "site_skip_converged=false site_converge_stamp_path=/run/gpufleet/stamp.json")
+    assert rc == 0 and "TASK [Check the site settings] " in out and "failed=0" in out, out[-2000:]
+    assert "must be true or false" not in out and "absolute file path" not in out, out[-2000:]
