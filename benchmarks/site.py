@@ -8,7 +8,8 @@
    tarball in. The raw steps end when the models are ready, and so does this measure: site.yml's closing report
    play (each instance's health and models, the sample inference) is skipped (--skip-tags verify) and timed alone in
    a third row. --grow MiB measures these rows only, with the lab image plus a layer of MiB random bytes: Triton's
-   images are 10-15 GB, the lab's 346 MiB.
+   images are 10-15 GB, the lab's 346 MiB. The bare-node run's controller CPU time is printed too: on a fleet the
+   controller's CPU, not one node's wall time, limits how many nodes a run takes at once.
 2. No-change re-run of site.yml on 1 and 3 nodes against a play that only gathers facts and pings. Goal: <= 4x.
    Printed twice: as operators run it (nodes whose converge stamp holds end early) and with every role run
    (-e site_skip_converged=false), the cost of a run that must check everything.
@@ -20,6 +21,7 @@ Usage: site.py [--grow MiB]
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,14 +54,17 @@ def timed(*cmd):
 
 
 def profiled_site(inv, *args):
-    """site.yml on bench-node-1 with the json callback: (seconds, {role: [tasks run, tasks skipped, seconds]})."""
+    """site.yml on bench-node-1 with the json callback: (seconds, controller CPU seconds, {role: [tasks run, tasks
+    skipped, seconds]}). The controller's CPU (ansible-playbook, its workers, the connection's clients) is what grows
+    with the fleet: a node's wall time is mostly its own work."""
     env = dict(ENV, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    start = time.monotonic()
+    start, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     res = subprocess.run(
         ["ansible-playbook", "site.yml", "-i", inv, "-l", "bench-node-1", "-e", f"lab_checkout={ROOT}", *args],
         cwd=ROOT, env=env, check=False, capture_output=True, text=True,
     )  # fmt: skip
-    seconds = time.monotonic() - start
+    seconds, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if res.returncode != 0:
         sys.exit(f"site.yml failed on bench-node-1:\n{res.stdout[-3000:]}\n{res.stderr[-2000:]}")
     report = json.loads(res.stdout[res.stdout.index("{") :])
@@ -74,7 +79,7 @@ def profiled_site(inv, *args):
             entry = roles.setdefault(role, [0, 0, 0.0])
             entry[1 if skipped else 0] += 1
             entry[2] += took
-    return seconds, roles
+    return seconds, cpu, roles
 
 
 def _ts(stamp):
@@ -119,14 +124,14 @@ def raw_steps(node, tarball, image):
 def bare_rows(inv, tarball, image, size_note, *args):
     """The bare-node rows (fresh bench-node-1 and bench-raw), and where site.yml's time went."""
     raw, copy = raw_steps("bench-raw", tarball, image)
-    bare, profile = profiled_site(inv, "--skip-tags", "verify", *args)
+    bare, cpu, profile = profiled_site(inv, "--skip-tags", "verify", *args)
     report = playbook(inv, str(ROOT / "playbooks" / "verify.yml"), "-l", "bench-node-1", *args)
     rows = [
         (f"bare node -> models ready (tarball{size_note})", bare, "raw: engine + load + run + wait", raw),
         ("same", bare, "raw + the tarball's copy (docker cp)", raw + copy),
         ("site.yml's report play alone (health, models, sample inference)", report, "-", 0.0),
     ]
-    return rows, profile
+    return rows, (cpu, profile)
 
 
 def main():
@@ -143,9 +148,10 @@ def main():
             (work / (tarball.name + ".sha256")).write_text(f"{sha256}  {tarball.name}\n")
             tag = image.split(":", 1)[1]
             size = f", {tarball.stat().st_size / 2**20:.0f} MiB"
-            rows, profile = bare_rows(inv, tarball, image, size, "-e", f"lab_tarball={tarball} lab_triton_tag={tag}")
+            grown_vars = f"lab_tarball={tarball} lab_triton_tag={tag}"
+            rows, (cpu, profile) = bare_rows(inv, tarball, image, size, "-e", grown_vars)
         else:
-            rows, profile = bare_rows(inv, TARBALL, IMAGE, "")
+            rows, (cpu, profile) = bare_rows(inv, TARBALL, IMAGE, "")
             fleet(ENV, "present", nodes)
             playbook(inv, "site.yml", "-e", "triton_rollout_serial=3")
             for limit, label in (("bench-node-1", "1 node"), ("all", "3 nodes")):
@@ -163,6 +169,7 @@ def main():
     for what, ours, base_what, base in rows:
         ratio = f"{ours / base:.2f}x" if base else "-"
         print(f"| {what} | {ours:.1f} | {base_what} | {base:.1f} | {ratio} |")
+    print(f"\nthe bare-node run used {cpu:.1f} s of the controller's CPU (ansible-playbook, workers, clients)")
     print("\nwhere the bare-node run's time goes:\n\n| role or play | tasks run | tasks skipped | seconds |")
     print("|---|---:|---:|---:|")
     for role, (ran, skipped, seconds) in sorted(profile.items(), key=lambda kv: -kv[1][2]):
