@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Compare two revisions of this checkout on the bare-node run; prints a Markdown table.
+
+site.yml to models ready (--skip-tags verify) on a fresh lab node, once per revision per round, the order alternating
+between rounds, with each run's wall time and the controller's CPU time (ansible-playbook, its workers and the
+connection's clients; what grows with the fleet). A single run on this lab's shared VM moves by 1-1.5 s; compare the
+medians of several rounds, and the CPU times, which move far less.
+
+Run from the checkout after `make lab`. Each revision is checked out into a temporary git worktree (the working tree,
+uncommitted changes included, when the revision is "."). Creates and removes bench-node-1.
+Usage: site_compare.py REV_A REV_B [rounds, default 3]   e.g. site_compare.py HEAD~1 .
+"""
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+from _lab import ROOT, VENV, collection_root, fleet
+
+NODE = "bench-node-1"
+
+
+def checkout(rev, work):
+    """(folder, label) of a revision: the working tree itself for '.', else a temporary git worktree."""
+    if rev == ".":
+        return ROOT, "working tree"
+    folder = work / f"rev-{len(list(work.iterdir()))}"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT, check=True, capture_output=True)
+    return folder, subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def inventory(folder):
+    folder.mkdir()
+    (folder / "hosts.yml").write_text(
+        "---\ntriton_nodes:\n  vars:\n    ansible_connection: community.docker.docker\n"
+        f"  hosts:\n    {NODE}:\n      image_cache_source: tarball\n"
+    )
+    (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
+    return folder
+
+
+def bare_run(checkout_dir, env, inv):
+    """site.yml to models ready on a fresh node: (wall seconds, controller CPU seconds)."""
+    fleet(env, "absent", [NODE])
+    fleet(env, "present", [NODE])
+    time.sleep(5)  # the node's own start-up, off the clock
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    res = subprocess.run(
+        ["ansible-playbook", "site.yml", "-i", str(inv), "-l", NODE, "--skip-tags", "verify",
+         "-e", f"lab_checkout={checkout_dir}"],
+        cwd=checkout_dir, env=env, check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if res.returncode != 0:
+        sys.exit(f"site.yml failed in {checkout_dir}:\n{res.stdout[-3000:]}\n{res.stderr[-2000:]}")
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) not in (2, 3):
+        sys.exit(__doc__)
+    rounds = int(args[2]) if len(args) == 3 else 3
+    work = Path(tempfile.mkdtemp(prefix="bench-site-compare-"))
+    (work / "revs").mkdir()
+    sides = []
+    try:
+        for rev in args[:2]:
+            folder, label = checkout(rev, work / "revs")
+            collections = collection_root(work / f"collections-{len(sides)}")
+            link = collections / "ansible_collections" / "gpufleet" / "triton"
+            link.unlink()
+            link.symlink_to(folder)
+            env = dict(os.environ, PATH=f"{VENV}:{os.environ['PATH']}", ANSIBLE_ROLES_PATH=str(folder / "roles"),
+                       ANSIBLE_COLLECTIONS_PATH=str(collections))  # fmt: skip
+            sides.append({"rev": rev, "label": label, "dir": folder, "env": env, "runs": []})
+        inv = inventory(work / "inventory")
+        for n in range(rounds):
+            for side in sides if n % 2 == 0 else sides[::-1]:
+                side["runs"].append(bare_run(side["dir"], side["env"], inv))
+    finally:
+        fleet(sides[0]["env"] if sides else dict(os.environ, PATH=f"{VENV}:{os.environ['PATH']}"), "absent", [NODE])
+        for side in sides:
+            if side["dir"] != ROOT:
+                subprocess.run(["git", "worktree", "remove", "--force", str(side["dir"])], cwd=ROOT, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print("| revision | runs | wall s (each) | wall s (median) | controller CPU s (each) | CPU s (median) |")
+    print("|---|---:|---|---:|---|---:|")
+    for side in sides:
+        walls = [w for w, _ in side["runs"]]
+        cpus = [c for _, c in side["runs"]]
+        print(
+            f"| {side['rev']} ({side['label']}) | {len(walls)} | {' / '.join(f'{w:.1f}' for w in walls)} "
+            f"| {median(walls):.1f} | {' / '.join(f'{c:.2f}' for c in cpus)} | {median(cpus):.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
