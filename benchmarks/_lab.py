@@ -2,8 +2,10 @@
 
 import json
 import os
+import resource
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,3 +82,25 @@ def grown(work: Path, mib: int) -> tuple:
     run("docker", "save", "-o", str(tarball), image)
     run("docker", "image", "rm", image)
     return tarball, image, run("sha256sum", str(tarball)).stdout.split()[0]
+
+
+def bench_inventory(folder: Path) -> str:
+    """An inventory of bench-node-1..3 with inventories/lab's group_vars: bench-node-1 takes the tarball path, -2 and -3
+    pull from the lab registry, as in inventories/lab."""
+    folder.mkdir()
+    sources = {"bench-node-1": "tarball", "bench-node-2": "registry", "bench-node-3": "registry"}
+    hosts = "".join(f"    {name}:\n      image_cache_source: {src}\n" for name, src in sources.items())
+    (folder / "hosts.yml").write_text(
+        f"---\ntriton_nodes:\n  vars:\n    ansible_connection: community.docker.docker\n  hosts:\n{hosts}"
+    )
+    (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
+    return str(folder)
+
+
+def measured(cmd: list, cwd: Path, env: dict) -> tuple:
+    """Run cmd: (result, wall seconds, controller CPU seconds). The CPU is that of cmd and everything it started and
+    waited for (for ansible-playbook: its workers and the connection's clients), which grows with the fleet."""
+    start, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = subprocess.run(cmd, cwd=cwd, env=env, check=False, capture_output=True, text=True)
+    wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return res, wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime

@@ -21,7 +21,6 @@ Usage: site.py [--grow MiB]
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from _lab import IMAGE, ROOT, TARBALL, VENV, collection_root, fleet, grown
+from _lab import IMAGE, ROOT, TARBALL, VENV, bench_inventory, collection_root, fleet, grown, measured
 
 COLLECTIONS = collection_root(Path(tempfile.mkdtemp(prefix="bench-site-collections-")))
 ENV = dict(
@@ -58,13 +57,8 @@ def profiled_site(inv, *args):
     skipped, seconds]}). The controller's CPU (ansible-playbook, its workers, the connection's clients) is what grows
     with the fleet: a node's wall time is mostly its own work."""
     env = dict(ENV, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    start, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    res = subprocess.run(
-        ["ansible-playbook", "site.yml", "-i", inv, "-l", "bench-node-1", "-e", f"lab_checkout={ROOT}", *args],
-        cwd=ROOT, env=env, check=False, capture_output=True, text=True,
-    )  # fmt: skip
-    seconds, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    cmd = ["ansible-playbook", "site.yml", "-i", inv, "-l", "bench-node-1", "-e", f"lab_checkout={ROOT}", *args]
+    res, seconds, cpu = measured(cmd, ROOT, env)
     if res.returncode != 0:
         sys.exit(f"site.yml failed on bench-node-1:\n{res.stdout[-3000:]}\n{res.stderr[-2000:]}")
     report = json.loads(res.stdout[res.stdout.index("{") :])
@@ -84,19 +78,6 @@ def profiled_site(inv, *args):
 
 def _ts(stamp):
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-def inventory(folder):
-    """bench-node-1 takes the tarball path, bench-node-2 and -3 pull from the lab registry, as in inventories/lab."""
-    folder = Path(folder)
-    folder.mkdir()
-    sources = {"bench-node-1": "tarball", "bench-node-2": "registry", "bench-node-3": "registry"}
-    hosts = "".join(f"    {name}:\n      image_cache_source: {src}\n" for name, src in sources.items())
-    (folder / "hosts.yml").write_text(
-        f"---\ntriton_nodes:\n  vars:\n    ansible_connection: community.docker.docker\n  hosts:\n{hosts}"
-    )
-    (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
-    return str(folder)
 
 
 def playbook(inv, path, *args):
@@ -142,7 +123,7 @@ def main():
     fleet(ENV, "present", ["bench-node-1", "bench-raw"])
     work = Path(tempfile.mkdtemp(prefix="bench-site-", dir="/var/tmp"))
     try:
-        inv = inventory(work / "inventory")
+        inv = bench_inventory(work / "inventory")
         if grow:
             tarball, image, sha256 = grown(work, grow)
             (work / (tarball.name + ".sha256")).write_text(f"{sha256}  {tarball.name}\n")

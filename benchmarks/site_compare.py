@@ -12,7 +12,6 @@ Usage: site_compare.py REV_A REV_B [rounds, default 3]   e.g. site_compare.py HE
 """
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 from statistics import median
 
-from _lab import ROOT, VENV, collection_root, fleet
+from _lab import ROOT, VENV, bench_inventory, collection_root, fleet, measured
 
 NODE = "bench-node-1"
 
@@ -37,31 +36,17 @@ def checkout(rev, work):
     ).stdout.strip()
 
 
-def inventory(folder):
-    folder.mkdir()
-    (folder / "hosts.yml").write_text(
-        "---\ntriton_nodes:\n  vars:\n    ansible_connection: community.docker.docker\n"
-        f"  hosts:\n    {NODE}:\n      image_cache_source: tarball\n"
-    )
-    (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
-    return folder
-
-
 def bare_run(checkout_dir, env, inv):
     """site.yml to models ready on a fresh node: (wall seconds, controller CPU seconds)."""
     fleet(env, "absent", [NODE])
     fleet(env, "present", [NODE])
     time.sleep(5)  # the node's own start-up, off the clock
-    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
-    res = subprocess.run(
-        ["ansible-playbook", "site.yml", "-i", str(inv), "-l", NODE, "--skip-tags", "verify",
-         "-e", f"lab_checkout={checkout_dir}"],
-        cwd=checkout_dir, env=env, check=False, capture_output=True, text=True,
-    )  # fmt: skip
-    wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cmd = ["ansible-playbook", "site.yml", "-i", inv, "-l", NODE, "--skip-tags", "verify",
+           "-e", f"lab_checkout={checkout_dir}"]  # fmt: skip
+    res, wall, cpu = measured(cmd, checkout_dir, env)
     if res.returncode != 0:
         sys.exit(f"site.yml failed in {checkout_dir}:\n{res.stdout[-3000:]}\n{res.stderr[-2000:]}")
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def main():
@@ -82,7 +67,7 @@ def main():
             env = dict(os.environ, PATH=f"{VENV}:{os.environ['PATH']}", ANSIBLE_ROLES_PATH=str(folder / "roles"),
                        ANSIBLE_COLLECTIONS_PATH=str(collections))  # fmt: skip
             sides.append({"rev": rev, "label": label, "dir": folder, "env": env, "runs": []})
-        inv = inventory(work / "inventory")
+        inv = bench_inventory(work / "inventory")
         for n in range(rounds):
             for side in sides if n % 2 == 0 else sides[::-1]:
                 side["runs"].append(bare_run(side["dir"], side["env"], inv))
