@@ -44,6 +44,19 @@ def test_replaced_and_removed_models_move_aside_and_staged_ones_move_in(tmp_path
     }
     assert tree(tmp_path / "models.previous") == {"a/config.pbtxt": "a old", "b/config.pbtxt": "b old"}
     assert list((tmp_path / "models.staging").iterdir()) == []
+    # What the role drops once the new version serves: the models moved aside, and nothing else.
+    assert run.stdout.splitlines() == ["a", "b"]
+
+
+def test_a_first_deployment_moves_nothing_aside_and_names_nothing_to_drop(tmp_path):
+    (tmp_path / "models").mkdir()
+    model(tmp_path / "models.staging", "a", "a new")
+    model(tmp_path / "models.staging", "c", "c new")
+    run = swap(tmp_path, ["a", "c"], [])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ""
+    assert tree(tmp_path / "models") == {"a/config.pbtxt": "a new", "c/config.pbtxt": "c new"}
+    assert list((tmp_path / "models.previous").iterdir()) == []
 
 
 def test_a_staged_model_gone_stops_the_swap_before_anything_moves(tmp_path):
