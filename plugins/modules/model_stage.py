@@ -69,7 +69,9 @@ options:
     elements: str
     required: true
   dest:
-    description: Folder on the node that receives C(<model>) folders. Created (C(0755)) when missing.
+    description:
+      - Folder on the node that receives C(<model>) folders. Created (C(0755), owned by O(owner) and O(group)) when
+        missing.
     type: path
     required: true
   exclusive:
@@ -319,6 +321,7 @@ class ModelStage:
             return result
         if not os.path.isdir(self.dest):
             os.makedirs(self.dest, 0o755)
+            self.own(self.dest, 0o755)  # whatever the umask, owned like the models
         if self.module.params["exclusive"]:
             result["removed"] = self.remove_others()
         for model in self.models:

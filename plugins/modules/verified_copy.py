@@ -59,9 +59,15 @@ options:
     type: path
     required: true
   dest:
-    description: Path of the file on the node. Its folder must exist.
+    description: Path of the file on the node. Its folder must exist, unless O(directory_mode) is set.
     type: path
     required: true
+  directory_mode:
+    description:
+      - When O(dest)'s folder does not exist, create it and any missing folder above it with this mode, owned by
+        O(owner) and O(group), once the file has arrived and matched O(sha256). A folder that exists is left as it is.
+      - Unset, a missing folder fails the task.
+    type: raw
   sha256:
     description: The file's sha256, 64 hexadecimal digits.
     type: str
@@ -228,6 +234,26 @@ class VerifiedCopy:
                 % (self.module.params["src"], os.path.dirname(self.tmp_src), self.dest, os.path.dirname(self.dest))
             )
 
+    def make_folder(self, folder):
+        """Create dest's missing folders, outermost first, each with directory_mode, owner and group."""
+        mode = self.module.params["directory_mode"]
+        if mode is None or os.path.isdir(folder):
+            return
+        missing = []
+        while folder and not os.path.isdir(folder):
+            missing.insert(0, folder)
+            folder = os.path.dirname(folder)
+        for path in missing:
+            try:
+                os.mkdir(path, 0o700)
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    os.unlink(self.tmp_src)
+                    self.fail("cannot create %s: %s; the transferred copy was removed" % (path, exc.strerror))
+            args = self.module.load_file_common_arguments(self.module.params, path=path)
+            args["mode"] = mode
+            self.module.set_fs_attributes_if_different(args, True)
+
     def install(self):
         """Check the transferred file and move it into place."""
         if self.follow:
@@ -245,6 +271,7 @@ class VerifiedCopy:
                 "%s arrived on the node with sha256 %s (%d bytes), expected %s; the transferred copy was removed and "
                 "%s was left as it was" % (self.module.params["src"], got, size, self.want, self.dest)
             )
+        self.make_folder(os.path.dirname(self.dest))
         self.warn_if_copied_across()
         self.module.atomic_move(self.tmp_src, self.dest)
         self.attributes(True)
@@ -258,6 +285,7 @@ def main():
         argument_spec=dict(
             src=dict(type="path", required=True),
             dest=dict(type="path", required=True),
+            directory_mode=dict(type="raw"),
             sha256=dict(type="str", required=True),
             checksum_cache=dict(type="bool", default=True),
             probe=dict(type="bool", default=True),

@@ -85,6 +85,17 @@ def test_restaging_replaces_the_model_folder(ansible_bin, repo):
     assert (dest / "add_sub" / "1" / "model.py").read_text() == "# v1, changed\n"
 
 
+def test_a_missing_dest_is_created_0755_whatever_the_umask(ansible_bin, repo):
+    src, dest, remote_tmp = repo
+    old = os.umask(0o077)  # a hardened host's umask, inherited by the local connection's module
+    try:
+        stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo"]))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o755
+    assert (dest / "echo" / "1" / "model.py").read_text() == "# echo\n"
+
+
 def test_exclusive_removes_what_an_earlier_run_left(ansible_bin, repo):
     src, dest, remote_tmp = repo
     dest.mkdir(parents=True)

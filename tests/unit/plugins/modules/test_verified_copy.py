@@ -51,6 +51,25 @@ def test_first_copy_then_nothing_sent(ansible_bin, files):
     assert again["size"] == src.stat().st_size
 
 
+def test_a_missing_folder_is_created_with_directory_mode(ansible_bin, files):
+    src, dest, remote_tmp = files
+    deep = dest.parent / "cache" / "images" / "image.tar"
+    res = copy(ansible_bin, remote_tmp, args_for(src, deep, directory_mode="0750"))
+    assert res["changed"] and res["copied"]
+    assert deep.read_bytes() == src.read_bytes()
+    for folder in (deep.parent, deep.parent.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o750, folder
+    again = copy(ansible_bin, remote_tmp, args_for(src, deep, directory_mode="0700"))
+    assert not again["changed"] and stat.S_IMODE(deep.parent.stat().st_mode) == 0o750, "an existing folder is kept"
+
+
+def test_a_missing_folder_fails_without_directory_mode(ansible_bin, files):
+    src, dest, remote_tmp = files
+    deep = dest.parent / "missing" / "image.tar"
+    res = copy(ansible_bin, remote_tmp, args_for(src, deep))
+    assert res.get("failed") and not deep.parent.exists()
+
+
 def test_check_mode_reports_the_transfer_and_sends_nothing(ansible_bin, files):
     src, dest, remote_tmp = files
     res = copy(ansible_bin, remote_tmp, args_for(src, dest), check=True)
