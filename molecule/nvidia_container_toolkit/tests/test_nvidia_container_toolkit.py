@@ -1,6 +1,9 @@
 """gpufleet.triton.nvidia_container_toolkit, with the stand-in packages from a local (offline-folder) apt repository."""
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 PACKAGES = [
     "nvidia-container-toolkit",
@@ -58,3 +61,27 @@ def test_cdi_and_dev_char_links_only_with_a_gpu(host):
             "create-dev-char-symlinks --create-all"
             in host.file("/etc/udev/rules.d/71-nvidia-dev-char.rules").content_string
         )
+
+
+def test_lists_emptied_moments_ago_are_refreshed_and_the_install_retried(host):
+    """Last, as it changes the node (and leaves it converged again): a node whose toolkit repository the role wrote
+    before, with its package lists emptied moments ago (a clean-up step, an image built in a container). The lists'
+    folder looks fresh to cache_valid_time while apt knows no package; the role refreshes them and installs."""
+    name = host.backend.get_hostname()
+    host.run_expect([0], "rm -rf /var/lib/apt/lists/* && apt-get remove -y -q --allow-change-held-packages "
+                         "nvidia-container-toolkit")  # fmt: skip
+    assert not host.package("nvidia-container-toolkit").is_installed
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    converge = Path(__file__).resolve().parent.parent / "converge.yml"
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    run = subprocess.run(["ansible-playbook", "-i", inventory, str(converge), "-l", name],
+                         capture_output=True, text=True, timeout=600, env=env, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    report = json.loads(run.stdout[run.stdout.index("{") :])
+    tasks = [t for play in report["plays"] for t in play["tasks"] if name in t["hosts"]]
+    results = {t["task"]["name"].split(" : ")[-1]: t["hosts"][name] for t in tasks}
+    first = results["Install the toolkit (apt)"]
+    assert not first.get("failed") and first["msg"].startswith("No package matching"), first
+    assert results["Install the toolkit after refreshing the package lists (they were empty but recent)"]["changed"]
+    assert host.package("nvidia-container-toolkit").version == "1.17.3-1"
+    assert "nvidia-container-toolkit" in host.check_output("apt-mark showhold").split()
