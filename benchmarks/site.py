@@ -143,7 +143,7 @@ def bare_rows(inv, tarball, image, size_note, rounds, *args):
         bare, raw, copy, cpus[kind] = (median(r[i] for r in runs) for i in range(4))
         label = f"bare {kind} node -> models ready (tarball{size_note}"
         if rounds > 1:
-            label += ", median of " + " / ".join(f"{b / r:.2f}x" for b, r, _, _ in runs)
+            label += f", medians of {rounds} rounds; each: " + " / ".join(f"{b / r:.2f}x" for b, r, _, _ in runs)
         rows.append((label + ")", bare, "raw: engine + load + run + wait", raw))
         rows.append(("same", bare, "raw + the tarball's copy (docker cp)", raw + copy))
     report = playbook(inv, str(ROOT / "playbooks" / "verify.yml"), "-l", "bench-node-1", *args)

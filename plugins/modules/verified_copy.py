@@ -237,7 +237,7 @@ class VerifiedCopy:
     def make_folder(self, folder):
         """Create dest's missing folders, outermost first, each with directory_mode, owner and group."""
         mode = self.module.params["directory_mode"]
-        if mode is None or os.path.isdir(folder):
+        if mode is None:
             return
         missing = []
         while folder and not os.path.isdir(folder):
