@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -33,6 +34,13 @@ class ActionModule(ActionBase):
         if not os.path.isfile(src):
             raise AnsibleActionFail("src %s on the controller is not a regular file" % src)
         args.update(src=src, _src_size=os.path.getsize(src))
+        # Checked here, before anything is sent: the module applies it only once the file has arrived.
+        mode = args.get("directory_mode")
+        if mode is not None and not (
+            (isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777)
+            or (isinstance(mode, str) and re.match(r"^0?[0-7]{3,4}$", mode))
+        ):
+            raise AnsibleActionFail("directory_mode must be an octal mode such as '0750', got %r" % (mode,))
 
         try:
             if self._task.check_mode or ask:

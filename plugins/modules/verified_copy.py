@@ -66,6 +66,7 @@ options:
     description:
       - When O(dest)'s folder does not exist, create it and any missing folder above it with this mode, owned by
         O(owner) and O(group), once the file has arrived and matched O(sha256). A folder that exists is left as it is.
+      - An octal mode, quoted (V('0750')); anything else fails the task before the file is sent.
       - Unset, a missing folder fails the task.
     type: raw
   sha256:

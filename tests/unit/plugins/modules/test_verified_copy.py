@@ -70,6 +70,15 @@ def test_a_missing_folder_fails_without_directory_mode(ansible_bin, files):
     assert res.get("failed") and not deep.parent.exists()
 
 
+@pytest.mark.parametrize("mode", ["u=rwx", "0950", "rwxr-x---"])
+def test_a_bad_directory_mode_fails_before_anything_is_sent(ansible_bin, files, mode):
+    src, dest, remote_tmp = files
+    deep = dest.parent / "missing" / "image.tar"
+    res = copy(ansible_bin, remote_tmp, args_for(src, deep, directory_mode=mode))
+    assert res.get("failed") and f"directory_mode must be an octal mode such as '0750', got '{mode}'" in res["msg"]
+    assert not deep.parent.exists()
+
+
 def test_check_mode_reports_the_transfer_and_sends_nothing(ansible_bin, files):
     src, dest, remote_tmp = files
     res = copy(ansible_bin, remote_tmp, args_for(src, dest), check=True)
