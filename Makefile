@@ -18,7 +18,7 @@ export ANSIBLE_FORCE_COLOR ?= false
 export PY_COLORS ?= 0
 export ANSIBLE_NOCOLOR ?= true
 
-HOST_PACKAGES := docker.io debootstrap apache2-utils docker-registry libpython3.11 python3-numpy shellcheck \
+HOST_PACKAGES := docker.io debootstrap apache2-utils docker-registry libpython3.11 python3-numpy shellcheck openssh-client \
                  python3-venv rsync zstd make git curl ca-certificates openssl
 
 timed = @lab/scripts/timed.sh "$(2)" bash -euo pipefail -c '$(1)'
@@ -27,7 +27,7 @@ timed = @lab/scripts/timed.sh "$(2)" bash -euo pipefail -c '$(1)'
 help:
 	@echo "make demo   set up this machine (root, Debian 12), build the lab and run the main job"
 	@echo "make test   run every check: lint, build, sanity, unit, integration, molecule"
-	@echo "stages: host venv collection lab lab-fleet lint build sanity unit integration molecule"
+	@echo "stages: host venv collection lab lab-fleet lint build sanity unit unit-oldest integration molecule"
 
 .PHONY: host
 host:  ## packages this machine needs (root)
@@ -65,6 +65,17 @@ sanity: venv
 unit: venv collection
 	$(call timed,$(BIN)/pytest -q tests/unit,unit tests)
 
+# The oldest ansible-core CI runs (meta/runtime.yml's requires_ansible; requirements.txt has the newest): the unit
+# tests again, in a venv of their own inside .venv (so git, the linters and the collection build skip it as they do .venv).
+VENV_OLDEST ?= $(VENV)/oldest
+$(VENV_OLDEST)/.stamp-$(shell sha256sum requirements-oldest.txt | cut -c1-12): requirements-oldest.txt
+	$(call timed,python3 -m venv $(VENV_OLDEST) && $(VENV_OLDEST)/bin/pip install --quiet --disable-pip-version-check -r requirements-oldest.txt 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; },venv oldest)
+	@$(VENV_OLDEST)/bin/python -c "import ansible, pytest, google.protobuf, tritonclient" && rm -f $(VENV_OLDEST)/.stamp-* && touch $@
+
+.PHONY: unit-oldest
+unit-oldest: $(VENV_OLDEST)/.stamp-$(shell sha256sum requirements-oldest.txt | cut -c1-12) collection
+	$(call timed,$(VENV_OLDEST)/bin/pytest -q tests/unit,unit tests on the oldest ansible-core)
+
 .PHONY: integration
 integration: venv collection lab
 	$(call timed,$(BIN)/pytest -q tests/integration,integration tests)
@@ -74,9 +85,11 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 molecule: venv collection lab
 	$(call timed,for s in $(SCENARIOS); do echo "== molecule $$s"; s0=$$(date +%s); $(BIN)/molecule test -s $$s; echo "[time] molecule $$s: $$(( $$(date +%s) - s0 ))s"; done,molecule)
 
+# The lab fleet's size: `make lab-fleet NODES=16` (or `make demo NODES=16`).
+NODES ?= 3
 .PHONY: lab-fleet
 lab-fleet: lab
-	$(call timed,$(BIN)/ansible-playbook lab/fleet.yml,lab fleet)
+	$(call timed,$(BIN)/ansible-playbook -i inventories/lab lab/fleet.yml -e lab_fleet_size=$(NODES),lab fleet ($(NODES) nodes))
 
 # The main job on the embedded default: site.yml on the lab fleet (one air-gapped node, two online ones).
 .PHONY: demo
@@ -84,4 +97,4 @@ demo: host venv lab-fleet
 	$(call timed,$(BIN)/ansible-playbook site.yml -i inventories/lab,site.yml on the lab fleet)
 
 .PHONY: test
-test: host venv lint build sanity unit integration molecule
+test: host venv lint build sanity unit unit-oldest integration molecule

@@ -6,7 +6,8 @@ source "$(dirname "$0")/common.sh"
 name=$1 distro=$2 suite=$3
 image="localhost/gpufleet-lab/$name:latest"
 mirror=$("$LAB_DIR/scripts/mirror.sh" "$distro")
-include=systemd,systemd-sysv,python3,sudo,iproute2,ca-certificates,dbus,procps,gnupg
+# openssh-server and sudo: fleets are reached over SSH as an unprivileged user with sudo, and so is the lab fleet.
+include=systemd,systemd-sysv,python3,sudo,openssh-server,iproute2,ca-certificates,dbus,procps,gnupg
 extra=()
 if [ "$distro" = ubuntu ]; then
   # Ubuntu's suites share one debootstrap script; its keyring comes from Debian's ubuntu-keyring package.
@@ -33,6 +34,17 @@ for u in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel
 done
 : >"$root/etc/machine-id"
 rm -f "$root/usr/sbin/policy-rc.d"
+# SSH as a fleet node takes it: no root login, keys only, one unprivileged user (deploy) with passwordless sudo; its
+# authorized key is added when the lab fleet creates a node (lab/fleet.yml). Host keys are made per instance at
+# its start (lab-init), never shared through the image.
+rm -f "$root"/etc/ssh/ssh_host_*
+printf '%s\n' 'PermitRootLogin no' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' \
+  >"$root/etc/ssh/sshd_config.d/gpufleet-lab.conf"
+chroot "$root" useradd --create-home --shell /bin/bash deploy
+install -d -m 0700 "$root/home/deploy/.ssh"
+chroot "$root" chown deploy:deploy /home/deploy/.ssh
+printf 'deploy ALL=(ALL) NOPASSWD: ALL\n' >"$root/etc/sudoers.d/deploy"
+chmod 0440 "$root/etc/sudoers.d/deploy"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 # Instances get their package lists from the same mirror the image came from.
 tar -C "$root" -c . | docker import \
