@@ -28,6 +28,7 @@ help:
 	@echo "make demo   set up this machine (root, Debian 12), build the lab and run the main job"
 	@echo "make test   run every check: lint, build, sanity, unit, integration, molecule"
 	@echo "stages: host venv collection lab lab-fleet lint build sanity unit unit-oldest integration molecule"
+	@echo "        ee-check ee-image ee-run (the execution environment for AWX: execution-environment.yml)"
 
 .PHONY: host
 host:  ## packages this machine needs (root)
@@ -68,12 +69,12 @@ unit: venv collection
 # The oldest ansible-core CI runs (meta/runtime.yml's requires_ansible; requirements.txt has the newest): the unit
 # tests again, in a venv of their own inside .venv (so git, the linters and the collection build skip it as they do .venv).
 VENV_OLDEST ?= $(VENV)/oldest
-$(VENV_OLDEST)/.stamp-$(shell sha256sum requirements-oldest.txt | cut -c1-12): requirements-oldest.txt
+$(VENV_OLDEST)/.stamp-$(shell sha256sum requirements-oldest.txt 2>/dev/null | cut -c1-12): requirements-oldest.txt
 	$(call timed,python3 -m venv $(VENV_OLDEST) && $(VENV_OLDEST)/bin/pip install --quiet --disable-pip-version-check -r requirements-oldest.txt 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; },venv oldest)
 	@$(VENV_OLDEST)/bin/python -c "import ansible, pytest, google.protobuf, tritonclient" && rm -f $(VENV_OLDEST)/.stamp-* && touch $@
 
 .PHONY: unit-oldest
-unit-oldest: $(VENV_OLDEST)/.stamp-$(shell sha256sum requirements-oldest.txt | cut -c1-12) collection
+unit-oldest: $(VENV_OLDEST)/.stamp-$(shell sha256sum requirements-oldest.txt 2>/dev/null | cut -c1-12) collection
 	$(call timed,$(VENV_OLDEST)/bin/pytest -q tests/unit,unit tests on the oldest ansible-core)
 
 .PHONY: integration
@@ -91,10 +92,26 @@ NODES ?= 3
 lab-fleet: lab
 	$(call timed,$(BIN)/ansible-playbook -i inventories/lab lab/fleet.yml -e lab_fleet_size=$(NODES),lab fleet ($(NODES) nodes))
 
+# The execution environment for AWX / Automation Platform (execution-environment.yml). ee-check: what can be checked
+# with no registry (ansible-builder create and introspect, pip resolution of the merged requirements, bindep).
+# ee-image: the lab's stand-in for that RPM-based image (debootstrap, same requirements and collections). ee-run:
+# site.yml through ansible-runner in it, on the lab fleet, as an AWX job.
+.PHONY: ee-check
+ee-check: venv build
+	$(call timed,lab/scripts/ee-check.sh,ee check)
+
+.PHONY: ee-image
+ee-image: venv build
+	$(call timed,lab/scripts/ee-image.sh,ee image)
+
+.PHONY: ee-run
+ee-run: ee-image lab-fleet
+	$(call timed,lab/scripts/ee-run.sh,ee run)
+
 # The main job on the embedded default: site.yml on the lab fleet (one air-gapped node, two online ones).
 .PHONY: demo
 demo: host venv lab-fleet
 	$(call timed,$(BIN)/ansible-playbook site.yml -i inventories/lab,site.yml on the lab fleet)
 
 .PHONY: test
-test: host venv lint build sanity unit unit-oldest integration molecule
+test: host venv lint build ee-check ee-run sanity unit unit-oldest integration molecule

@@ -3,6 +3,7 @@
 import json
 import os
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,8 @@ def test_no_secret_in_plain_text_anywhere(host):
         # docker's config.json holds the registry auth base64-encoded (0600); nothing else may hold a secret in the
         # clear, except the root-only run script that must pass the repository secret to Triton.
         found = host.run(
-            f"grep -rlF -- '{secret}' /etc /var/log /root /srv /var/cache/gpufleet /var/lib/gpufleet /tmp 2>/dev/null"
+            f"grep -rlF -- '{secret}' /etc /var/log /root /home /srv /var/cache/gpufleet /var/lib/gpufleet /tmp"
+            " 2>/dev/null"
         ).stdout.split()
         allowed = {"/etc/triton-server/main/run"} if secret == REPO_SECRET else set()
         assert set(found) <= allowed
@@ -175,3 +177,18 @@ def test_converge_stamp_sees_drift(host):
             break
     else:
         raise AssertionError("the node did not come back to its stamped state after the unit was started again")
+
+
+def test_secrets_absent_from_verbose_ssh_run(tmp_path):
+    """site.yml again over SSH as deploy with sudo, at -vvv, with every role run (not ended early by the converge
+    stamp): neither the NGC API key nor the repository secret shows anywhere in what Ansible prints."""
+    site = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "site.yml"
+    cmd = ["ansible-playbook", "-vvv", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(site),
+           "-e", "site_skip_converged=false", "-e", "triton_rollout_serial=100%"]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
+    out = res.stdout + res.stderr
+    (tmp_path / "site-vvv.log").write_text(out)
+    assert res.returncode == 0, out[-3000:]
+    assert "ESTABLISH SSH CONNECTION FOR USER: deploy" in out and "BECOME-SUCCESS" in out
+    for secret in (API_KEY, REPO_SECRET):
+        assert secret not in out

@@ -1,49 +1,34 @@
-"""Unit tests for gpufleet.triton.docker_daemon_config: real files in tmp_path, run through the AnsibleModule."""
+"""Unit tests for gpufleet.triton.docker_daemon_config: real files in tmp_path, the module run in its own process."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-from ansible_collections.gpufleet.triton.plugins.modules import docker_daemon_config
 
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def _patch_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["msg"] = msg
-        kwargs["failed"] = True
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+MODULE = "ansible_collections.gpufleet.triton.plugins.modules.docker_daemon_config"
 
 
 def run(args, check=False, diff=False):
+    """The module's result, run as ansible-core's own debugging entry runs it (`python -m MODULE ARGS_JSON`): the same
+    on every ansible-core this collection supports, where the in-process argument patching differs between them."""
     args = dict(args)
     if check:
         args["_ansible_check_mode"] = True
     if diff:
         args["_ansible_diff"] = True
-    with patch_module_args(args), pytest.raises((ExitJson, FailJson)) as exc:
-        docker_daemon_config.main()
-    return exc.value.args[0]
+    # tests/conftest.py points ANSIBLE_COLLECTIONS_PATH at its ansible_collections/gpufleet/triton tree.
+    env = dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"])
+    proc = subprocess.run([sys.executable, "-m", MODULE, json.dumps({"ANSIBLE_MODULE_ARGS": args})],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)  # fmt: skip
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"no JSON result (exit {proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
 
 
 def mode_of(path):

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Benchmark the lab fleet as fleets are run: SSH as `deploy` with sudo, N nodes; prints one Markdown table.
+
+For each fleet size N (default 1, 4, 8, 16) a fleet of N bare nodes is made anew with `lab/fleet.yml` beside the lab
+fleet (bench-fleet-1..N, same image, same parts by number) and these runs go over an inventory that finds it as
+`inventories/lab` finds the lab fleet, with inventories/lab's group_vars, one after the other:
+
+- floor:    a play that gathers the facts site.yml gathers (min, virtual) and pings every node, all at once;
+- first:    site.yml from bare nodes until every model is ready (its default batches: 1 node, 10%, then 25%);
+- nochange: site.yml again, nothing to do (--rounds R: R times, the median);
+- models:   site.yml after one model's config changed (a model-repository change rolled across the fleet);
+- upgrade:  site.yml with another Triton image (the lab image plus one small layer, as a tarball for the air-gapped
+            nodes and in the registry for the others), rolled across the fleet.
+
+Each run is printed as wall seconds, its ratio to the floor, the controller's CPU seconds per node and per task (a
+task on one host: the PLAY RECAP's ok + skipped + failed), the controller's peak memory, and the 1-minute load average
+(at the run's end, and the highest seen). CPU and memory are those of every process of the run, ansible-playbook,
+its workers and the ssh clients and ControlPersist masters that carry its traffic: each run gets cgroups of its own
+(v2 cpu.stat and memory.peak, or v1 cpuacct.usage and memory.max_usage_in_bytes, the latter two counting the page
+cache the run reads), else the CPU of the processes it waited for and the largest RSS sum sampled from /proc; the
+table says which. Every run starts with a fresh ssh ControlPath folder, so connections are opened anew in each (as
+in a run minutes after the last).
+
+Goals (ratios, not timed tests): nochange <= 2x the floor at N=16; CPU per node flat (+-20%) from N=4 to N=16.
+On 2 cores shared by the controller and N nodes, wall time is the lab's limit; CPU seconds are what scale.
+
+Run from the checkout after `make lab` (it uses the lab's tarball, registry and SSH key). --json FILE writes the
+figures too. It removes its fleet at the end (--keep leaves it). Usage: fleet.py [--sizes 1,4,8,16] [--rounds R]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from statistics import median
+
+from _lab import IMAGE, LAB, ROOT, VENV, collection_root
+
+UPGRADE_TAG = "24.10-py3-lab-cpu-upgrade"
+FLEET = "bench-fleet"
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
+FLOOR = """---
+- name: Floor
+  hosts: triton_nodes
+  gather_facts: true
+  module_defaults:
+    ansible.builtin.setup:
+      gather_subset: [min, virtual]
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
+
+
+def env_for(collections: Path) -> dict:
+    return dict(
+        os.environ,
+        PATH=f"{VENV}:{os.environ['PATH']}",
+        ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        ANSIBLE_NOCOLOR="true",
+        ANSIBLE_FORCE_COLOR="false",
+    )
+
+
+def sh(*cmd, env=None, check=True, **kw):
+    res = subprocess.run(cmd, cwd=ROOT, env=env, check=False, capture_output=True, text=True, **kw)
+    if check and res.returncode != 0:
+        sys.exit(f"{' '.join(map(str, cmd))} failed:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}")
+    return res
+
+
+class Cgroup:
+    """Each run in cgroups of its own, where this machine lets us make them: its peak memory (v2 memory.peak, v1
+    memory.max_usage_in_bytes) and its CPU time (v2 cpu.stat, v1 cpuacct.usage), which count every process of the
+    run, the ssh ControlPersist masters that carry its traffic included (they are not children it waits for). Else
+    the peak is the largest sum of RSS sampled from /proc and the CPU that of the processes the run waited for."""
+
+    def __init__(self):
+        self.version, self.folders = None, []
+        v2, v1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup")
+        if (v2 / "cgroup.controllers").exists() and self._usable([v2], ["memory.peak", "cpu.stat"]):
+            self.version, self.bases = 2, [v2]
+        elif self._usable([v1 / "memory", v1 / "cpuacct"], ["memory.max_usage_in_bytes", "cpuacct.usage"]):
+            self.version, self.bases = 1, [v1 / "memory", v1 / "cpuacct"]
+        self.memory_kind = {
+            2: "cgroup v2 memory.peak of the run's own cgroup (page cache it reads included)",
+            1: "cgroup v1 memory.max_usage_in_bytes of the run's own cgroup (page cache it reads included)",
+            None: "largest sum of the run's processes' RSS, sampled every 0.2 s from /proc",
+        }[self.version]
+        self.cpu_kind = {
+            2: "cgroup v2 cpu.stat of the run's own cgroup: every process of the run, ssh masters included",
+            1: "cgroup v1 cpuacct.usage of the run's own cgroup: every process of the run, ssh masters included",
+            None: "the processes ansible-playbook waited for (ssh ControlPersist masters not counted)",
+        }[self.version]
+
+    @staticmethod
+    def _usable(bases, files) -> bool:
+        made = []
+        try:
+            for base in bases:
+                probe = base / f"gpufleet-bench-{os.getpid()}-probe"
+                probe.mkdir()
+                made.append(probe)
+            return all(any((m / f).exists() for m in made) for f in files)
+        except OSError:
+            return False
+        finally:
+            for m in made:
+                m.rmdir()
+
+    def start(self, cmd: list) -> list:
+        """cmd, to be started inside new cgroups (its children follow it there)."""
+        if not self.version:
+            return cmd
+        name = f"gpufleet-bench-{os.getpid()}-{time.monotonic_ns()}"
+        self.folders = [base / name for base in self.bases]
+        for folder in self.folders:
+            folder.mkdir()
+        join = " && ".join(f"echo $$ > {folder}/cgroup.procs" for folder in self.folders)
+        return ["sh", "-c", f'{join} && exec "$@"', "sh", *cmd]
+
+    def finish(self, sampled_memory: int, waited_cpu: float) -> tuple:
+        """(peak memory bytes, CPU seconds) of the run that just ended."""
+        if not self.version:
+            return sampled_memory, waited_cpu
+        if self.version == 2:
+            peak = int((self.folders[0] / "memory.peak").read_text())
+            usec = next(int(line.split()[1]) for line in (self.folders[0] / "cpu.stat").read_text().splitlines()
+                        if line.startswith("usage_usec"))  # fmt: skip
+            cpu = usec / 1e6
+        else:
+            peak = int((self.folders[0] / "memory.max_usage_in_bytes").read_text())
+            cpu = int((self.folders[1] / "cpuacct.usage").read_text()) / 1e9
+        for folder in self.folders:  # the ssh masters linger up to ControlPersist; then the kernel may drop it
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        return peak, cpu
+
+
+def tree_rss(root_pid: int) -> int:
+    """Sum of RSS bytes of root_pid and its descendants."""
+    children, rss = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path) -> dict:
+    """Run cmd: wall and CPU seconds (it and everything it waited for), peak memory, load, host-tasks."""
+    env = dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="bench-fleet-cp-"))
+    before = os.times()
+    start = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.Popen(cgroup.start(cmd), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampled, loads, done = [0], [], threading.Event()
+
+        def sample():
+            while not done.wait(0.2):
+                sampled[0] = max(sampled[0], tree_rss(proc.pid))
+                loads.append(float(Path("/proc/loadavg").read_text().split()[0]))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        rc = proc.wait()
+        done.set()
+        sampler.join()
+    wall, after = time.monotonic() - start, os.times()
+    shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
+    text = log.read_text()
+    if rc != 0:
+        sys.exit(f"{' '.join(cmd)} failed (rc {rc}); its output: {log}\n{text[-4000:]}")
+    tasks = sum(int(m[1]) + int(m[5]) + int(m[4]) for m in RECAP.findall(text) if m[0] != "localhost")
+    waited = after.children_user - before.children_user + after.children_system - before.children_system
+    peak, cpu = cgroup.finish(sampled[0], waited)
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "cpu_waited": waited,
+        "memory": peak,
+        "load_end": float(Path("/proc/loadavg").read_text().split()[0]),
+        "load_max": max(loads, default=0.0),
+        "tasks": tasks,
+    }
+
+
+def upgrade_image(env: dict) -> None:
+    """Another Triton image, tagged UPGRADE_TAG: the lab image plus a small layer, saved where the lab keeps its
+    tarball (with its .sha256) and pushed to the lab registry. Kept between runs (it depends on the lab image only)."""
+    image = f"{IMAGE.rsplit(':', 1)[0]}:{UPGRADE_TAG}"
+    tarball = LAB / "images" / f"tritonserver-{UPGRADE_TAG}.tar"
+    base = sh("docker", "image", "inspect", "-f", "{{.Id}}", IMAGE).stdout.strip()
+    stamp = tarball.with_suffix(".base")
+    if tarball.exists() and stamp.exists() and stamp.read_text() == base:
+        return
+    sh("docker", "rm", "-f", "bench-fleet-upgrade", check=False)
+    sh("docker", "create", "--name", "bench-fleet-upgrade", IMAGE)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            patch = Path(tmp) / "patch.bin"
+            patch.write_bytes(os.urandom(8 << 20))
+            sh("docker", "cp", str(patch), "bench-fleet-upgrade:/opt/gpufleet-bench-upgrade.bin")
+        sh("docker", "commit", "bench-fleet-upgrade", image)
+    finally:
+        sh("docker", "rm", "-f", "bench-fleet-upgrade", check=False)
+    sh("docker", "save", "-o", str(tarball), image)
+    digest = sh("sha256sum", str(tarball)).stdout.split()[0]
+    tarball.with_name(tarball.name + ".sha256").write_text(f"{digest}  {tarball.name}\n")
+    registry = dict(
+        line.split("=", 1) for line in (LAB / "registry" / "registry.env").read_text().splitlines() if "=" in line
+    )
+    local = f"{registry['LAB_REGISTRY_LOCAL']}/nvidia/tritonserver:{UPGRADE_TAG}"
+    with tempfile.TemporaryDirectory() as cfg:
+        key = (LAB / "registry" / "api-key").read_text().strip()
+        sh("docker", "--config", cfg, "login", "-u", "$oauthtoken", "--password-stdin",
+           registry["LAB_REGISTRY_LOCAL"], input=key)  # fmt: skip
+        sh("docker", "tag", image, local)
+        sh("docker", "--config", cfg, "push", "-q", local)
+        sh("docker", "rmi", local)
+    stamp.write_text(base)
+
+
+def inventory(work: Path) -> str:
+    """inventories/lab, finding this benchmark's fleet instead of the lab's."""
+    folder = work / "inventory"
+    folder.mkdir(exist_ok=True)
+    config = (ROOT / "inventories" / "lab" / "fleet.docker.yml").read_text()
+    assert "== 'lab-node'" in config, "inventories/lab/fleet.docker.yml no longer filters on the fleet's name"
+    (folder / "fleet.docker.yml").write_text(config.replace("== 'lab-node'", f"== '{FLEET}'"))
+    if not (folder / "group_vars").exists():
+        (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
+    return str(folder)
+
+
+def fleet(env: dict, work: Path, *args) -> None:
+    sh(str(VENV / "ansible-playbook"), "-i", inventory(work), "lab/fleet.yml", "-e", f"lab_fleet_name={FLEET}", *args,
+       env=env)  # fmt: skip
+
+
+def one_size(n: int, rounds: int, env: dict, cgroup: Cgroup, work: Path) -> dict:
+    models = work / f"models-{n}"
+    shutil.rmtree(models, ignore_errors=True)
+    shutil.copytree(ROOT / "lab" / "model_repository", models)
+    fleet(env, work, "-e", "lab_fleet_state=absent")
+    fleet(env, work, "-e", f"lab_fleet_size={n}")
+    site = [str(VENV / "ansible-playbook"), "-i", inventory(work), "site.yml",
+            "-e", f"triton_server_model_repository_src={models}"]  # fmt: skip
+    floor = work / "floor.yml"
+    floor.write_text(FLOOR)
+    logs = work / f"logs-{n}"
+    logs.mkdir(exist_ok=True)
+    out = {}
+
+    def run(name, cmd):
+        result = measured_run(cmd, env, cgroup, logs / f"{name}.log")
+        print(f"  N={n} {name}: {result['wall']:.1f} s, CPU {result['cpu']:.1f} s, {result['tasks']} host-tasks",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return result
+
+    floor_cmd = [str(VENV / "ansible-playbook"), "-i", inventory(work), str(floor)]
+    out["floor"] = run("floor", floor_cmd)
+    out["first"] = run("first", site)
+    nochange = [run(f"nochange-{i}", site) for i in range(rounds)]
+    floors = [out["floor"]] + [run(f"floor-{i}", floor_cmd) for i in range(1, rounds)]
+    out["floor"] = sorted(floors, key=lambda r: r["wall"])[len(floors) // 2]
+    out["nochange"] = sorted(nochange, key=lambda r: r["wall"])[len(nochange) // 2]
+    out["nochange"]["rounds"] = [r["wall"] for r in nochange]
+    out["floor"]["rounds"] = [r["wall"] for r in floors]
+    config = models / "identity" / "config.pbtxt"
+    config.write_text(config.read_text() + '\nparameters: { key: "bench_revision" value: { string_value: "2" } }\n')
+    out["models"] = run("models", site)
+    out["upgrade"] = run("upgrade", [*site, "-e", f"lab_triton_tag={UPGRADE_TAG}"])
+    return out
+
+
+def table(results: dict, cgroup: Cgroup) -> str:
+    lines = [
+        f"Controller CPU: {cgroup.cpu_kind}. Controller peak memory: {cgroup.memory_kind}.",
+        "",
+        "| N | run | wall s | x floor | CPU s | CPU s / node | CPU ms / task | host-tasks | peak MiB "
+        "| load 1m (end / max) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for n in sorted(results, key=int):
+        res = results[n]
+        floor = res["floor"]["wall"]
+        for name in ("floor", "first", "nochange", "models", "upgrade"):
+            r = res[name]
+            rounds = f" ({' / '.join(f'{w:.1f}' for w in r['rounds'])})" if len(r.get("rounds", [])) > 1 else ""
+            lines.append(
+                f"| {n} | {name} | {r['wall']:.1f}{rounds} | {r['wall'] / floor:.2f} | {r['cpu']:.1f} | "
+                f"{r['cpu'] / int(n):.2f} | {1000 * r['cpu'] / max(r['tasks'], 1):.0f} | {r['tasks']} | "
+                f"{r['memory'] / 2**20:.0f} | {r['load_end']:.1f} / {r['load_max']:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,4,8,16", help="fleet sizes, comma-separated (default 1,4,8,16)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the floor and no-change runs (median)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true", help="leave the last fleet in place")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+    env = env_for(collection_root(work / "collections"))
+    cgroup = Cgroup()
+    results = {}
+    upgrade_image(env)
+    try:
+        for n in sizes:
+            print(f"N={n}: fresh fleet", file=sys.stderr, flush=True)
+            results[str(n)] = one_size(n, args.rounds, env, cgroup, work)
+            if args.json:
+                args.json.write_text(
+                    json.dumps({"memory": cgroup.memory_kind, "cpu": cgroup.cpu_kind, "results": results}, indent=1)
+                )
+    finally:
+        if not args.keep:
+            fleet(env, work, "-e", "lab_fleet_state=absent")
+    for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpuacct"):
+        for folder in Path(base).glob("gpufleet-bench-*"):
+            try:
+                folder.rmdir()  # those the ssh masters held until they ended
+            except OSError:
+                pass
+    print(f"benchmarks/fleet.py, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, logs in {work}")
+    print(table(results, cgroup))
+    nochange = results.get("16", {}).get("nochange")
+    if nochange:
+        print(f"\nGoal nochange <= 2x floor at N=16: {nochange['wall'] / results['16']['floor']['wall']:.2f}x")
+    per_node = {n: results[n]["first"]["cpu"] / int(n) for n in results if int(n) >= 4}
+    if len(per_node) > 1:
+        spread = max(per_node.values()) / min(per_node.values()) - 1
+        values = ", ".join(f"{v:.2f}" for v in per_node.values())
+        print(f"First converge CPU per node, N>=4: {values} s (max/min - 1 = {100 * spread:.0f}%, goal <= 20%); "
+              f"median {median(per_node.values()):.2f} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
