@@ -95,7 +95,7 @@ lab-fleet: lab
 # The execution environment for AWX / Automation Platform (execution-environment.yml). ee-check: what can be checked
 # with no registry (ansible-builder create and introspect, pip resolution of the merged requirements, bindep).
 # ee-image: the lab's stand-in for that RPM-based image (debootstrap, same requirements and collections). ee-run:
-# site.yml through ansible-runner in it, on the lab fleet, as an AWX job.
+# site.yml, then verify.yml, through ansible-runner in it, on the lab fleet, as AWX jobs.
 .PHONY: ee-check
 ee-check: venv build
 	$(call timed,lab/scripts/ee-check.sh,ee check)
