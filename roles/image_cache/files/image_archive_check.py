@@ -20,6 +20,7 @@ Standard library only (zstd archives need the zstd program).
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -279,23 +280,45 @@ class Record:
             except (OSError, ValueError, AttributeError):
                 path = None
             if not isinstance(path, str) or not os.path.lexists(path):
-                try:
-                    os.unlink(record)
-                except OSError:
-                    pass
+                for stale in (record, record[: -len(".json")] + ".lock"):
+                    try:
+                        os.unlink(stale)
+                    except OSError:
+                        pass
+
+    def lock(self):
+        """An exclusive lock on this archive's record, held until the returned file is closed: nodes of one batch
+        check the same tarball at once (one controller task per node), and all but the first then find its record
+        instead of reading the file again. None when the folder cannot hold one (the check then runs unlocked)."""
+        try:
+            os.makedirs(self.folder, mode=0o700, exist_ok=True)
+            held = open(self.file[: -len(".json")] + ".lock", "a", encoding="utf-8")
+        except OSError:
+            return None
+        fcntl.flock(held, fcntl.LOCK_EX)
+        return held
 
 
 def check(args):
     path = args.archive
     want_sha256 = args.sha256.lower()
-    record = archive = None
     if args.cache:
         try:
             st = os.stat(path)
         except OSError as exc:
             raise unreadable(path, exc) from None
         record = Record(args.cache, path)
-        archive = record.load(st)
+        held = None if args.cache_readonly else record.lock()
+        try:
+            return checked(args, path, want_sha256, record, st)
+        finally:
+            if held is not None:
+                held.close()
+    return checked(args, path, want_sha256, None, None)
+
+
+def checked(args, path, want_sha256, record, st):
+    archive = record.load(st) if record is not None else None
     cached = archive is not None
     if cached:
         if want_sha256 and archive["sha256"] != want_sha256:

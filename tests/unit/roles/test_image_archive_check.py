@@ -206,3 +206,16 @@ def test_records_of_files_that_are_gone_are_pruned_by_the_next_read(archive, tmp
     assert records(cache) == sorted(
         f"{hashlib.sha256(os.path.realpath(p).encode()).hexdigest()}.json" for p in (path, new)
     )
+
+
+def test_checks_of_one_tarball_at_once_read_it_once(archive, tmp_path):
+    """The nodes of a batch check the controller's tarball at once (a controller task each): one reads it, the others
+    wait for its record and answer from it."""
+    path, _ = archive
+    cache = tmp_path / "records"
+    cmd = [sys.executable, str(SCRIPT), str(path), "--image", TAG, "--sha256", sha256_of(path), f"--cache={cache}"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs), results
+    assert sorted(r["cached"] for r in results) == [False] + [True] * 5
+    assert {r["sha256"] for r in results} == {sha256_of(path)}
