@@ -40,10 +40,13 @@ def ssh_nodes(work: Path, nodes: list) -> tuple:
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     setup = (
-        "set -e; apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
-        "openssh-server >/dev/null; mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; "
-        "cat > /root/.ssh/authorized_keys; systemctl restart ssh 2>/dev/null || /usr/sbin/sshd"
-    )  # a systemd instance runs ssh.service; a bare container runs sshd itself
+        "set -e; [ -x /usr/sbin/sshd ] || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+        "--no-install-recommends openssh-server >/dev/null; }; ssh-keygen -A >/dev/null; "
+        "printf 'PermitRootLogin prohibit-password\\n' > /etc/ssh/sshd_config.d/00-bench-root.conf; "
+        "mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; cat > /root/.ssh/authorized_keys; "
+        "systemctl restart ssh 2>/dev/null || /usr/sbin/sshd"
+    )  # a systemd instance runs ssh.service; a bare container runs sshd itself. The lab image refuses root logins
+    # (fleet nodes are reached as deploy); these single-purpose instances let the controller's key in as root too.
     pub = (work / "id_ed25519.pub").read_bytes()
     with ThreadPoolExecutor(len(nodes)) as pool:
         list(pool.map(lambda n: subprocess.run(["docker", "exec", "-i", n, "sh", "-c", setup], input=pub, check=True,

@@ -27,7 +27,8 @@ IMAGE = "localhost/gpufleet-lab/debian12"
 DEST = "/var/cache/gpufleet/images/payload.tar"
 SUDOER = (
     "set -e; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sudo >/dev/null; "
-    "useradd -m -s /bin/sh deploy; mkdir -p ~deploy/.ssh; cp /root/.ssh/authorized_keys ~deploy/.ssh/; "
+    "id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; "
+    "mkdir -p ~deploy/.ssh; cp /root/.ssh/authorized_keys ~deploy/.ssh/; "
     "chown -R deploy ~deploy/.ssh; echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy; "
     "mkdir -p /var/cache/gpufleet/images"
 )
