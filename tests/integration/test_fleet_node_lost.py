@@ -133,6 +133,7 @@ def test_node_lost_mid_rollout(fleet):
     config.write_text(config.read_text() + f'\nparameters: {{ key: "{MARK}" value: {{ string_value: "2" }} }}\n')
     serial = [1] + [BATCH] * NODES
     rc, out, batches, killed = rollout_losing_a_node(models, serial)
+    print(f"batches as the output showed them: {batches}; killed: {killed}; rc {rc}")  # shown by pytest -rP
     try:
         assert killed, f"the second batch never staged models; batches seen: {batches}\n{out[-3000:]}"
         assert rc != 0, out[-3000:]
