@@ -32,6 +32,9 @@ for u in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel
          sys-kernel-config.mount sys-kernel-debug.mount; do
   ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
+# /tmp is a fresh tmpfs in every instance: systemd's boot-time cleaning of it (tmp.conf's "D /tmp") only races the
+# first Ansible task, whose module would lose its files when the boot is slow.
+printf 'd /tmp 1777 root root -\n' >"$root/etc/tmpfiles.d/tmp.conf"
 : >"$root/etc/machine-id"
 rm -f "$root/usr/sbin/policy-rc.d"
 # SSH as a fleet node takes it: no root login, keys only, one unprivileged user (deploy) with passwordless sudo; its
