@@ -272,8 +272,10 @@ def test_tarball_on_a_shared_path_is_read_once_and_remembered(host, tmp_path):
     assert check_result(tasks, on_node=True)["cached"] is False
     assert host.check_output("docker image inspect --format '{{.Id}}' gpufleet-test/shared:v1") == image_id
     assert host.file(records).mode == 0o700 and host.file(records).user == "root"
-    (record,) = host.check_output(f"ls {records}").split()
+    # The record, and the lock that lets one check read the file while others wait for its record.
+    (record,) = [name for name in host.check_output(f"ls {records}").split() if name.endswith(".json")]
     assert host.file(f"{records}/{record}").mode == 0o600
+    assert host.file(f"{records}/{record[: -len('.json')]}.lock").mode == 0o600
     assert not host.file(f"{CACHE}/{path.name}").exists, "a shared-path tarball is loaded in place, never copied"
 
     rc, tasks, stats = playbook_report(args)

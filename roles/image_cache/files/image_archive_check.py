@@ -292,7 +292,8 @@ class Record:
         instead of reading the file again. None when the folder cannot hold one (the check then runs unlocked)."""
         try:
             os.makedirs(self.folder, mode=0o700, exist_ok=True)
-            held = open(self.file[: -len(".json")] + ".lock", "a", encoding="utf-8")
+            fd = os.open(self.file[: -len(".json")] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            held = os.fdopen(fd, "r+")
         except OSError:
             return None
         fcntl.flock(held, fcntl.LOCK_EX)
