@@ -35,6 +35,18 @@ def fleet(env: dict, state: str, nodes: list) -> None:
         sys.exit(f"lab/fleet.yml {state} {nodes} failed:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}")
 
 
+def fleet_inventory(folder: Path, name: str) -> str:
+    """inventories/lab in folder, finding the fleet that lab/fleet.yml made with lab_fleet_name=name instead of the
+    lab's (its group_vars linked, so the nodes get the lab's settings)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = (ROOT / "inventories" / "lab" / "fleet.docker.yml").read_text()
+    assert "== 'lab-node'" in config, "inventories/lab/fleet.docker.yml no longer filters on the fleet's name"
+    (folder / "fleet.docker.yml").write_text(config.replace("== 'lab-node'", f"== '{name}'"))
+    if not (folder / "group_vars").exists():
+        (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
+    return str(folder)
+
+
 def ssh_nodes(work: Path, nodes: list) -> tuple:
     """sshd in each lab container (root, a key made in work): (key path, {node: address}, ssh -o options)."""
     key = work / "id_ed25519"

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from statistics import median
 
-from _lab import IMAGE, LAB, ROOT, VENV, collection_root
+from _lab import IMAGE, LAB, ROOT, VENV, collection_root, fleet_inventory
 
 UPGRADE_TAG = "24.10-py3-lab-cpu-upgrade"
 FLEET = "bench-fleet"
@@ -242,14 +242,7 @@ def upgrade_image(env: dict) -> None:
 
 def inventory(work: Path) -> str:
     """inventories/lab, finding this benchmark's fleet instead of the lab's."""
-    folder = work / "inventory"
-    folder.mkdir(exist_ok=True)
-    config = (ROOT / "inventories" / "lab" / "fleet.docker.yml").read_text()
-    assert "== 'lab-node'" in config, "inventories/lab/fleet.docker.yml no longer filters on the fleet's name"
-    (folder / "fleet.docker.yml").write_text(config.replace("== 'lab-node'", f"== '{FLEET}'"))
-    if not (folder / "group_vars").exists():
-        (folder / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
-    return str(folder)
+    return fleet_inventory(work / "inventory", FLEET)
 
 
 def fleet(env: dict, work: Path, *args) -> None:

@@ -19,11 +19,16 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+# the benchmarks' lab helpers (an inventory for a fleet beside the lab's)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from _lab import fleet_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv" / "bin"
@@ -50,15 +55,6 @@ def ansible_env():
 
 
 INVENTORY = Path(tempfile.mkdtemp(prefix="fault-inventory-"))
-
-
-def make_inventory():
-    """inventories/lab, finding this test's fleet instead of the lab's."""
-    config = (ROOT / "inventories" / "lab" / "fleet.docker.yml").read_text()
-    assert "== 'lab-node'" in config, "inventories/lab/fleet.docker.yml no longer filters on the fleet's name"
-    (INVENTORY / "fleet.docker.yml").write_text(config.replace("== 'lab-node'", f"== '{FLEET}'"))
-    if not (INVENTORY / "group_vars").exists():
-        (INVENTORY / "group_vars").symlink_to(ROOT / "inventories" / "lab" / "group_vars")
 
 
 def playbook(*args, timeout=1800, **kw):
@@ -90,7 +86,7 @@ def fleet(tmp_path_factory):
         pytest.skip(f"{IMAGE} is missing (make lab)")
     models = tmp_path_factory.mktemp("fault") / "models"
     shutil.copytree(ROOT / "lab" / "model_repository", models)
-    make_inventory()
+    fleet_inventory(INVENTORY, FLEET)
     res = playbook("lab/fleet.yml", "-e", f"lab_fleet_name={FLEET}", "-e", f"lab_fleet_size={NODES}", timeout=600)
     assert res.returncode == 0, res.stdout[-3000:]
     res = playbook("site.yml", "-e", "triton_rollout_serial=100%", "-e", f"triton_server_model_repository_src={models}")
