@@ -101,7 +101,7 @@ ee-check: venv build
 	$(call timed,lab/scripts/ee-check.sh,ee check)
 
 .PHONY: ee-image
-ee-image: venv build
+ee-image: venv build lab  # lab: the Docker engine the image is imported into
 	$(call timed,lab/scripts/ee-image.sh,ee image)
 
 .PHONY: ee-run
