@@ -28,6 +28,7 @@ help:
 	@echo "make demo   set up this machine (root, Debian 12), build the lab and run the main job"
 	@echo "make test   run every check: lint, build, sanity, unit, integration, molecule"
 	@echo "stages: host venv collection lab lab-fleet lint build sanity unit unit-oldest integration molecule"
+	@echo "        differential (the validator against the real tritonserver on CASES generated configs)"
 	@echo "        ee-check ee-image ee-run (the execution environment for AWX: execution-environment.yml)"
 
 .PHONY: host
@@ -80,6 +81,14 @@ unit-oldest: $(VENV_OLDEST)/.stamp-$(shell sha256sum requirements-oldest.txt 2>/
 .PHONY: integration
 integration: venv collection lab
 	$(call timed,$(BIN)/pytest -q tests/integration,integration tests)
+
+# The validator against the real tritonserver on more generated cases than make test's 2,400 (another seed too:
+# `make differential CASES=20000 SEED=7`).
+CASES ?= 12000
+SEED ?= 20261204
+.PHONY: differential
+differential: venv collection lab
+	$(call timed,GPUFLEET_DIFFERENTIAL_CASES=$(CASES) GPUFLEET_DIFFERENTIAL_SEED=$(SEED) $(BIN)/pytest -q tests/integration/test_differential_triton.py,differential test ($(CASES) cases))
 
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 .PHONY: molecule

@@ -91,6 +91,12 @@ BATCH_INPUT_KINDS_WITH_SOURCE = (
     "BATCH_ITEM_SHAPE",
     "BATCH_ITEM_SHAPE_FLATTEN",
 )
+# More instances of one group than this is a typo (each instance is a process or a copy of the model).
+MAX_INSTANCES = 1024
+# Triton 2.51 allocates a slot per candidate sequence up front: 2**31 - 1 takes the server down.
+MAX_CANDIDATE_SEQUENCES = 1 << 20
+# The sequence batcher allocates per batch slot at load: a larger max_batch_size is a typo that stalls or kills it.
+MAX_SEQUENCE_BATCH = 1 << 20
 CORRID_TYPES = ("TYPE_UINT64", "TYPE_INT64", "TYPE_UINT32", "TYPE_INT32", "TYPE_STRING")
 FALSE_TRUE_FIELDS = ("int32_false_true", "fp32_false_true", "bool_false_true")
 
@@ -284,6 +290,32 @@ def config_to_dict(message):
     return js
 
 
+_ASCII_DIGITS = re.compile(r"^[0-9]+$")
+# Enum fields whose value Triton reads at load: a number that names no value fails the load there.
+ENUMS_TRITON_READS = (("BatchInput", "kind"), ("BatchOutput", "kind"))
+
+# Bytes per element of the fixed-size data types (a warmup or initial-state data file holds at least that many).
+DTYPE_BYTES = {
+    "TYPE_BOOL": 1,
+    "TYPE_UINT8": 1,
+    "TYPE_UINT16": 2,
+    "TYPE_UINT32": 4,
+    "TYPE_UINT64": 8,
+    "TYPE_INT8": 1,
+    "TYPE_INT16": 2,
+    "TYPE_INT32": 4,
+    "TYPE_INT64": 8,
+    "TYPE_FP16": 2,
+    "TYPE_FP32": 4,
+    "TYPE_FP64": 8,
+    "TYPE_BF16": 2,
+}
+
+
+def _repeated(fd):
+    return fd.is_repeated if hasattr(type(fd), "is_repeated") else fd.label == fd.LABEL_REPEATED
+
+
 def _dims_str(dims):
     return "[" + ",".join(str(d) for d in dims) + "]"
 
@@ -336,9 +368,14 @@ class ModelReport:
             return None, None
         return self.locator.find(*path)
 
-    def error(self, message, where=None, file=None):
+    def error(self, message, where=None, file=None, loads_anyway=False):
+        """An error-level finding; loads_anyway: Triton loads the model all the same, but it cannot serve as its
+        config says (two tensors of one name), so the module still fails it."""
         line, col = self._where(where)
-        self.errors.append(_finding(message, file or (self.config_file if self.has_config else self.path), line, col))
+        item = _finding(message, file or (self.config_file if self.has_config else self.path), line, col)
+        if loads_anyway:
+            item["loads_anyway"] = True
+        self.errors.append(item)
 
     def warn(self, message, where=None, file=None):
         line, col = self._where(where)
@@ -348,12 +385,18 @@ class ModelReport:
     def valid(self):
         return not self.errors
 
+    @property
+    def loads(self):
+        """Whether Triton would load the model (every error, if any, is one Triton lets through)."""
+        return all(e.get("loads_anyway") for e in self.errors)
+
     def as_dict(self, json_format=None, with_config=True):
         """The model's entry of the module's result; without `config` when with_config is false."""
         item = {
             "name": self.name,
             "path": self.path,
             "valid": self.valid,
+            "loads": self.loads,
             "platform": self.platform,
             "backend": self.backend,
             "versions": self.versions,
@@ -599,7 +642,7 @@ class RepositoryValidator:
             full = os.path.join(report.path, entry)
             if not os.path.isdir(full):
                 continue
-            if entry.isdigit():
+            if _ASCII_DIGITS.match(entry):  # str.isdigit() would take other scripts' digits, which Triton does not
                 if len(entry) > 1 and entry[0] == "0":
                     report.warn(
                         "ignore version directory '%s' which contains leading zeros in its directory name" % entry,
@@ -607,13 +650,13 @@ class RepositoryValidator:
                     )
                     continue
                 versions.append(int(entry))
-            elif entry.startswith("-") and entry[1:].isdigit():
+            elif entry.startswith("-") and _ASCII_DIGITS.match(entry[1:]):
                 # Triton 2.51 tries to load a negative version and never finishes (the server hangs).
                 report.error(
                     "version directory '%s' is negative: Triton tries to load it and the load never completes" % entry,
                     file=full,
                 )
-            else:
+            elif entry not in ("warmup", "initial_state"):  # the folders of warmup and initial-state data files
                 report.warn(
                     "ignore version directory '%s' which fails to convert to integral number" % entry, file=full
                 )
@@ -627,29 +670,36 @@ class RepositoryValidator:
             if backend:
                 report.warn("backend '%s' is ignored for an ensemble" % backend, where=("backend",))
             return
-        if not platform and not backend and not self.strict:
-            # Auto-complete derives the backend from the model files of the version directories.
+        if not backend and platform in ("", "caffe2_netdef"):
+            # Triton's core fills the backend from the model files of the version directories, with auto-complete
+            # off too (only a backend's own auto-complete, of inputs and outputs, is switched off); so it does for
+            # the one platform it still knows but serves with no backend of its own.
             for fname, detected in AUTODETECT_FILES:
                 if any(os.path.exists(os.path.join(report.path, str(v), fname)) for v in report.versions):
                     backend = detected
-                    report.auto_completed = True
+                    report.auto_completed = not self.strict  # the backend may then fill inputs and outputs
                     break
         if platform and platform not in PLATFORM_BACKEND:
-            if not backend:
+            if not backend and platform != "caffe2_netdef":
                 report.error("unexpected platform type '%s' for %s" % (platform, report.name), where=("platform",))
                 return
-        if platform and not backend:
+        if platform in PLATFORM_BACKEND and not backend:
             backend = PLATFORM_BACKEND[platform]
-        elif platform and backend and PLATFORM_BACKEND.get(platform) != backend:
-            report.warn(
-                "platform '%s' does not match backend '%s' (Triton loads the model with backend '%s')"
-                % (platform, backend, backend),
+        elif (
+            platform in PLATFORM_BACKEND
+            and backend in PLATFORM_BACKEND.values()
+            and backend != PLATFORM_BACKEND[platform]
+        ):
+            # a platform's backend named for another platform; python-based and custom backends may name any
+            report.error(
+                "unexpected 'platform' and 'backend' pair, got: %s, %s (platform %s is served by backend '%s')"
+                % (platform, backend, platform, PLATFORM_BACKEND[platform]),
                 where=("platform",),
             )
-        if not platform and not backend:
+            return
+        if not backend:
             report.error(
-                "must specify 'platform' or 'backend' for '%s'%s"
-                % (report.name, " (strict: no auto-complete)" if self.strict else " and no model file tells it"),
+                "must specify 'platform' or 'backend' for '%s' (and no model file tells it)" % report.name,
                 where=("name",) if report.has_config else None,
             )
             return
@@ -669,17 +719,16 @@ class RepositoryValidator:
         if which == "all":
             served = list(versions)
         elif which == "specific":
-            served = []
+            served = sorted(set(v for v in policy.specific.versions if v in versions))
+            # Triton loads the versions that are there; only when none is does a missing one fail the model.
+            finding = report.warn if served else report.error
             for v in policy.specific.versions:
-                if v in versions:
-                    served.append(v)
-                else:
-                    report.error(
+                if v not in versions:
+                    finding(
                         "version %d is specified for model '%s', but the version directory is not present"
                         % (v, report.name),
                         where=("version_policy", "specific", str(v)),
                     )
-            served = sorted(set(served))
         else:
             num = policy.latest.num_versions if which == "latest" else 1
             served = versions[-num:] if num > 0 else []
@@ -770,6 +819,7 @@ class RepositoryValidator:
                             "model %s '%s' is declared more than once: Triton loads the model, but requests cannot "
                             "address two tensors of one name" % (kind, t.name),
                             where=(kind, '"%s"' % t.name, '"%s"' % t.name),
+                            loads_anyway=True,
                         )
                     seen[t.name] = True
         if report.platform == "ensemble":
@@ -787,10 +837,15 @@ class RepositoryValidator:
                 "ensemble scheduling cannot be set for model '%s' whose platform is not ensemble" % name,
                 where=("ensemble_scheduling",),
             )
+        self._check_enum_values(report, config, ())
         self._check_instance_groups(report)
         self._check_dynamic_batching(report)
         self._check_sequence_batching(report)
         self._check_batch_io(report)
+        self._check_response_cache(report)
+        self._check_repository_agents(report)
+        self._check_warmup(report)
+        self._check_runtime(report)
         for out in config.output:
             if out.label_filename:
                 label = os.path.join(report.path, out.label_filename)
@@ -835,6 +890,23 @@ class RepositoryValidator:
                     % (kind, t.name, report.name, _dims_str(t.dims), _dims_str(shape)),
                     where=(*where_name, "reshape"),
                 )
+        if t.HasField("reshape") and not len(t.reshape.shape) and config.max_batch_size == 0:
+            report.error(
+                "model %s '%s' cannot have empty reshape for non-batching model as scalar tensors are not supported "
+                "for %s" % (kind, t.name, report.name),
+                where=(*where_name, "reshape"),
+            )
+        if t.is_shape_tensor and report.backend != "tensorrt":
+            report.error(
+                "shape tensors are only supported for TensorRT platform for %s (%s '%s')" % (report.name, kind, t.name),
+                where=(*where_name, "is_shape_tensor"),
+            )
+        if t.is_non_linear_format_io and report.backend != "tensorrt":
+            report.error(
+                "Non-linear IO format is only supported for the TensorRT platform for %s (%s '%s')"
+                % (report.name, kind, t.name),
+                where=(*where_name, "is_non_linear_format_io"),
+            )
         if kind == "input" and t.format in (1, 2):  # FORMAT_NHWC, FORMAT_NCHW
             if len(t.dims) != 3:
                 report.error(
@@ -858,8 +930,29 @@ class RepositoryValidator:
             gname = group.name or "%s_%d" % (report.name, idx)
             kind = kind_names.get(group.kind, str(group.kind))
             where = ("instance_group", '"%s"' % group.name) if group.name else ("instance_group",)
-            if group.count < 0:
-                report.error("instance group %s of model %s must have count >= 0" % (gname, report.name), where=where)
+            if group.count < 1:
+                report.warn(
+                    "instance group %s of model %s has count %d: Triton starts 1 instance"
+                    % (gname, report.name, group.count),
+                    where=where,
+                )
+            elif group.count > MAX_INSTANCES:
+                report.error(
+                    "instance group %s of model %s has count %d: each instance is a process or a copy of the model in "
+                    "memory; more than %d is a typo, not a plan" % (gname, report.name, group.count, MAX_INSTANCES),
+                    where=(*where, "count"),
+                )
+            if kind not in kind_names.values():
+                report.error(
+                    "instance group %s of model %s has unexpected kind %s" % (gname, report.name, kind),
+                    where=(*where, "kind"),
+                )
+            if len(group.profile) and report.backend != "tensorrt":
+                report.error(
+                    "instance group %s of model %s and platform specifies profile field which is only supported for "
+                    "TensorRT models" % (gname, report.name),
+                    where=(*where, "profile"),
+                )
             if kind in ("KIND_CPU", "KIND_MODEL") and len(group.gpus):
                 report.error(
                     "instance group %s of model %s has kind %s but specifies one or more GPUs"
@@ -878,6 +971,193 @@ class RepositoryValidator:
                     "instance group %s of model %s has kind KIND_GPU but no GPUs are available" % (gname, report.name),
                     where=(*where, "kind"),
                 )
+
+    def _check_enum_values(self, report, message, where):
+        """A number that names no value of its enum parses (the schema's enums are open) but fails in Triton."""
+        for fd, value in message.ListFields():
+            if fd.enum_type is not None and fd.containing_type.name != "ModelInstanceGroup":  # kind: checked there
+                values = value if _repeated(fd) else [value]
+                for v in values:
+                    if fd.enum_type.values_by_number.get(v) is None:
+                        loads = (fd.containing_type.name, fd.name) not in ENUMS_TRITON_READS
+                        report.error(
+                            "%s %d is not a value of %s for %s%s"
+                            % (
+                                fd.name,
+                                v,
+                                fd.enum_type.name,
+                                report.name,
+                                ": Triton loads the model, but it cannot serve as configured" if loads else "",
+                            ),
+                            where=(*where, fd.name),
+                            loads_anyway=loads,
+                        )
+            elif fd.message_type is not None:
+                if fd.message_type.GetOptions().map_entry:
+                    items = value.values() if fd.message_type.fields_by_name["value"].message_type else []
+                    for item in items:
+                        self._check_enum_values(report, item, (*where, fd.name))
+                else:
+                    for item in value if _repeated(fd) else [value]:
+                        self._check_enum_values(report, item, (*where, fd.name))
+
+    def _check_repository_agents(self, report):
+        config = report.config
+        if config.HasField("model_repository_agents") and not len(config.model_repository_agents.agents):
+            report.error(
+                "model_repository_agents names no agent: tritonserver 2.51 dies (segmentation fault) on it, taking "
+                "every model of the server down; remove the block or name an agent",
+                where=("model_repository_agents",),
+            )
+        for agent in config.model_repository_agents.agents:
+            if not agent.name:
+                report.error("a repository agent of %s has no name" % report.name, where=("model_repository_agents",))
+
+    def _check_response_cache(self, report):
+        config = report.config
+        if not config.response_cache.enable:
+            return
+        if config.model_transaction_policy.decoupled:
+            report.error(
+                "Response Cache does not currently support model %s with 'decoupled' transaction policy. Please "
+                "disable the response cache." % report.name,
+                where=("response_cache",),
+            )
+        if config.HasField("sequence_batching"):
+            report.error(
+                "Response Cache does not currently support model %s with sequence batching scheduler. Please disable "
+                "the response cache." % report.name,
+                where=("response_cache",),
+            )
+
+    def _check_warmup(self, report):
+        """model_warmup runs each sample through the model at load: Triton checks it as it checks a request."""
+        config = report.config
+        inputs = dict((t.name, t) for t in config.input)
+        declared = [t.name for t in config.input if not t.optional]
+        for sample in config.model_warmup:
+            label = sample.name or "(unnamed)"
+            where = ("model_warmup", '"%s"' % sample.name) if sample.name else ("model_warmup",)
+            if config.max_batch_size == 0 and sample.batch_size > 1:
+                report.error(
+                    "warmup sample '%s' has batch size %d for %s, max allowed is 0 (the model does not batch)"
+                    % (label, sample.batch_size, report.name),
+                    where=(*where, "batch_size"),
+                )
+            elif config.max_batch_size > 0 and sample.batch_size > config.max_batch_size:
+                report.error(
+                    "warmup sample '%s' has batch size %d for %s, max allowed is %d (tritonserver 2.51 may die on it)"
+                    % (label, sample.batch_size, report.name, config.max_batch_size),
+                    where=(*where, "batch_size"),
+                )
+            given = dict(sample.inputs)
+            twice = sorted(set(n for n in declared if declared.count(n) > 1))
+            if twice:
+                report.error(
+                    "warmup sample '%s' of %s cannot be run: input '%s' is declared more than once, Triton expects %d "
+                    "inputs and a sample gives each name once" % (label, report.name, twice[0], len(declared)),
+                    where=where,
+                )
+            for name, t in inputs.items():
+                if name not in given and not t.optional:
+                    report.error(
+                        "warmup sample '%s' of %s has no data for required input '%s'" % (label, report.name, name),
+                        where=where,
+                    )
+            for name, data in given.items():
+                iwhere = (*where, '"%s"' % name)
+                t = inputs.get(name)
+                if t is None:
+                    report.warn(
+                        "warmup sample '%s' of %s has data for '%s', which is not an input of the model (ignored)"
+                        % (label, report.name, name),
+                        where=iwhere,
+                    )
+                    continue
+                which = data.WhichOneof("input_data_type")
+                if which is None:
+                    report.error(
+                        "warmup setting expects input '%s' to have input_data_type set (zero_data, random_data or "
+                        "input_data_file) for %s" % (name, report.name),
+                        where=iwhere,
+                    )
+                elif which == "input_data_file":
+                    path = os.path.join(report.path, "warmup", data.input_data_file)
+                    if not os.path.isfile(path):
+                        report.error(
+                            "failed to open text file for read %s: warmup data of input '%s' not found" % (path, name),
+                            where=(*iwhere, "input_data_file"),
+                        )
+                    elif t.data_type == self._pb2.DataType.Value("TYPE_STRING"):
+                        self._check_string_warmup_file(report, path, name, _product(data.dims), iwhere)
+                    else:
+                        self._check_data_file_size(
+                            report, path, data, "warmup input '%s'" % name, (*iwhere, "input_data_file")
+                        )
+                if data.data_type != t.data_type:
+                    report.error(
+                        "warmup data of input '%s' is %s, but model %s expects %s"
+                        % (name, self._dtype(data.data_type), report.name, self._dtype(t.data_type)),
+                        where=iwhere,
+                    )
+                dims = list(t.dims)
+                wdims = list(data.dims)
+                fits = len(dims) == len(wdims) and all(w >= 1 and (d == -1 or d == w) for d, w in zip(dims, wdims))
+                if not fits:
+                    report.error(
+                        "unexpected shape for warmup input '%s' of %s. Expected %s, got %s"
+                        % (name, report.name, _dims_str(dims), _dims_str(wdims)),
+                        where=(*iwhere, "dims"),
+                    )
+
+    def _check_data_file_size(self, report, path, data, what, where):
+        """A fixed-size data file must hold at least one sample of the dims (Triton reads that many bytes)."""
+        size = DTYPE_BYTES.get(self._dtype(data.data_type))
+        if size is None or any(d < 1 for d in data.dims):
+            return  # the type or shape is reported on its own
+        needed = _product(data.dims) * size
+        try:
+            have = os.path.getsize(path)
+        except OSError:
+            return
+        if have < needed:
+            report.error(
+                "%s of %s expects %d bytes, but the data file %s has only %d" % (what, report.name, needed, path, have),
+                where=where,
+            )
+
+    def _check_string_warmup_file(self, report, path, name, expected, where):
+        """A TYPE_STRING sample file holds the elements as Triton serializes them: a 4-byte little-endian length,
+        then the bytes, for each element; Triton fails the sample unless there are exactly as many as the dims say."""
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(1 << 24)
+        except (IOError, OSError) as exc:
+            report.error("cannot read %s: %s" % (path, exc), file=path)
+            return
+        count, offset = 0, 0
+        while offset + 4 <= len(raw):
+            offset += 4 + int.from_bytes(raw[offset : offset + 4], "little")
+            count += 1
+        if offset != len(raw) or count != expected:
+            report.error(
+                "warmup data file %s of the TYPE_STRING input '%s' holds %s length-prefixed strings, expected %d"
+                % (path, name, count if offset == len(raw) else "no whole number of", expected),
+                where=(*where, "input_data_file"),
+            )
+
+    def _check_runtime(self, report):
+        """A runtime library (`runtime: "lib....so"`) must be in the model's folders or be the backend's own."""
+        runtime = report.config.runtime
+        if not runtime.endswith(".so") or runtime == "libtriton_%s.so" % report.backend:
+            return
+        places = [report.path] + [os.path.join(report.path, str(v)) for v in report.versions]
+        if not any(os.path.isfile(os.path.join(place, runtime)) for place in places):
+            report.error(
+                "unable to find backend library '%s' for model '%s' in the model's folders (runtime names a library "
+                "that is neither there nor the backend's own libtriton_%s.so)" % (runtime, report.name, report.backend),
+                where=("runtime",),
+            )
 
     def _check_queue_policy(self, report, policy, where):
         if policy.default_timeout_microseconds < 0 or policy.max_queue_size < 0:
@@ -921,6 +1201,21 @@ class RepositoryValidator:
                 "priority_queue_policy is ignored because priority_levels is 0",
                 where=(*where, "priority_queue_policy"),
             )
+        if db.preserve_ordering:
+            if db.priority_levels > 1:
+                report.error(
+                    "Only one priority level is allowed when 'preserve_ordering' is true for %s" % report.name,
+                    where=(*where, "priority_levels"),
+                )
+            policies = [db.default_queue_policy] if db.HasField("default_queue_policy") else []
+            policies += list(db.priority_queue_policy.values())
+            delay = self._pb2.ModelQueuePolicy.TimeoutAction.Value("DELAY")
+            if any(p.timeout_action == delay and p.default_timeout_microseconds != 0 for p in policies):
+                report.error(
+                    "Queue policy can not have DELAY as timeout action when 'preserve_ordering' is true for %s"
+                    % report.name,
+                    where=(*where, "timeout_action"),
+                )
 
     def _check_sequence_batching(self, report):
         config = report.config
@@ -929,6 +1224,7 @@ class RepositoryValidator:
         sb = config.sequence_batching
         where = ("sequence_batching",)
         seen_kinds = {}
+        control_names = set()
         kind_desc = self._pb2.ModelSequenceBatching.Control.Kind.DESCRIPTOR
         for ci in sb.control_input:
             if not ci.name:
@@ -937,6 +1233,13 @@ class RepositoryValidator:
                     where=(*where, "control_input"),
                 )
             cwhere = (*where, "control_input", '"%s"' % ci.name)
+            if len(ci.control) > 1 or ci.name in control_names:
+                report.error(
+                    "sequence batching control tensor '%s' is specified for multiple control kinds for %s"
+                    % (ci.name, report.name),
+                    where=cwhere,
+                )
+            control_names.add(ci.name)
             for control in ci.control:
                 kind = self._enum_name(kind_desc, control.kind)
                 if kind in seen_kinds:
@@ -971,26 +1274,68 @@ class RepositoryValidator:
         for state in sb.state:
             swhere = (*where, "state")
             if not state.input_name or not state.output_name:
-                report.error(
+                report.warn(
                     "sequence batching state must specify 'input_name' and 'output_name' for %s" % report.name,
                     where=swhere,
                 )
             if state.data_type == 0:
-                report.error(
+                report.warn(
                     "sequence batching state '%s' must specify 'data_type' for %s" % (state.input_name, report.name),
                     where=swhere,
                 )
-            if not len(state.dims) or any(d < 1 and d != -1 for d in state.dims):
-                report.error(
+            if not len(state.dims) or any(d < -1 for d in state.dims):
+                report.warn(
                     "sequence batching state '%s' must specify valid 'dims' (integers >= 1 or -1) for %s"
                     % (state.input_name, report.name),
                     where=swhere,
                 )
+            for initial in state.initial_state:
+                if not initial.WhichOneof("state_data"):
+                    report.error(
+                        "initial_state setting expects state '%s' to have state_data set (zero_data or data_file)"
+                        % state.input_name,
+                        where=(*swhere, "initial_state"),
+                    )
+                idims, sdims = list(initial.dims), list(state.dims)
+                if len(idims) != len(sdims) or any(s != -1 and i != s for i, s in zip(idims, sdims)):
+                    report.error(
+                        "'initial_state' dims %s of state '%s' do not match the state's dims %s"
+                        % (_dims_str(idims), state.input_name, _dims_str(sdims)),
+                        where=(*swhere, "initial_state", "dims"),
+                    )
+                if initial.WhichOneof("state_data") == "data_file":
+                    path = os.path.join(report.path, "initial_state", initial.data_file)
+                    if not os.path.isfile(path):
+                        report.error(
+                            "failed to open text file for read %s: initial_state data of state '%s' not found"
+                            % (path, state.input_name),
+                            where=(*swhere, "initial_state", "data_file"),
+                        )
+                if initial.data_type != state.data_type:
+                    report.error(
+                        "The data type used for 'initial_state' field of state '%s' does not match the state data "
+                        "type" % state.input_name,
+                        where=(*swhere, "initial_state"),
+                    )
             for n in (state.input_name, state.output_name):
                 if n and names.get(n, state) is not state:
-                    report.error("sequence batching state name '%s' is used twice" % n, where=swhere)
+                    report.warn("sequence batching state name '%s' is used twice" % n, where=swhere)
                 names[n] = state
+        if config.max_batch_size > MAX_SEQUENCE_BATCH:
+            report.error(
+                "max_batch_size %d with sequence batching for %s: the sequence batcher allocates a slot per batch "
+                "entry at load (2**28 takes minutes, 2**30 aborts tritonserver 2.51); at most %d"
+                % (config.max_batch_size, report.name, MAX_SEQUENCE_BATCH),
+                where=("max_batch_size",),
+            )
         if sb.WhichOneof("strategy_choice") == "oldest":
+            if sb.oldest.max_candidate_sequences > MAX_CANDIDATE_SEQUENCES:
+                report.error(
+                    "sequence batching oldest max_candidate_sequences %d for %s is above %d: tritonserver 2.51 "
+                    "allocates them at load and dies"
+                    % (sb.oldest.max_candidate_sequences, report.name, MAX_CANDIDATE_SEQUENCES),
+                    where=(*where, "max_candidate_sequences"),
+                )
             for size in sb.oldest.preferred_batch_size:
                 if size < 1 or size > max(config.max_batch_size, 1):
                     report.error(
@@ -1008,7 +1353,9 @@ class RepositoryValidator:
             kind = self._enum_name(bi_kind, bi.kind)
             where = ("batch_input", '"%s"' % bi.target_name[0]) if len(bi.target_name) else ("batch_input",)
             if not len(bi.target_name):
-                report.error("batch input must specify 'target_name' for %s" % report.name, where=where)
+                report.warn(
+                    "batch input of %s has no 'target_name': the backend gets nothing" % report.name, where=where
+                )
             if self._dtype(bi.data_type) not in ("TYPE_INT32", "TYPE_FP32"):
                 report.error("batch input data type must be TYPE_INT32 or TYPE_FP32 for %s" % report.name, where=where)
             if kind in BATCH_INPUT_KINDS_WITH_SOURCE and len(bi.source_input) != 1:
@@ -1022,6 +1369,12 @@ class RepositoryValidator:
                     report.error("unknown source input name '%s' for %s" % (src, report.name), where=where)
         for bo in config.batch_output:
             where = ("batch_output",)
+            if not len(bo.target_name):
+                report.error(
+                    "batch output must specify 'target_name' for %s (tritonserver 2.51 dies on one without)"
+                    % report.name,
+                    where=where,
+                )
             for target in bo.target_name:
                 if target not in outputs and not report.auto_completed:
                     report.error("unknown target output name '%s' for %s" % (target, report.name), where=where)
@@ -1037,8 +1390,9 @@ class RepositoryValidator:
 
     # -- ensembles ------------------------------------------------------------------------------------------------
     def _tensor_shape(self, config, tensor):
+        """(dims without the batch dimension, whether the model batches)."""
         dims = list(tensor.reshape.shape) if tensor.HasField("reshape") else list(tensor.dims)
-        return ([-1, *dims]) if config.max_batch_size > 0 else dims
+        return dims, config.max_batch_size > 0
 
     def _check_ensemble(self, report):
         config = report.config
@@ -1061,6 +1415,15 @@ class RepositoryValidator:
             if not step.model_name:
                 report.error("must specify 'model_name' in step %d of ensemble '%s'" % (sidx, name), where=("step",))
                 continue
+            if step.model_version < -1:
+                report.error(
+                    "step %d of ensemble '%s' asks for version %d of '%s': a version is -1 (the latest) or a number "
+                    ">= 0" % (sidx, name, step.model_version, step.model_name),
+                    where=(*swhere, "model_version"),
+                )
+            for field in ("input_map", "output_map"):
+                if not len(getattr(step, field)):
+                    report.error("must specify '%s' in step %d of ensemble '%s'" % (field, sidx, name), where=swhere)
             for ens_tensor in step.output_map.values():
                 if ens_tensor in produced:
                     report.error(
@@ -1083,8 +1446,9 @@ class RepositoryValidator:
                     where=(*swhere, "model_version"),
                 )
             sub_cfg = sub.config
-            if config.max_batch_size > 0 and sub.platform != "ensemble" and not sub.auto_completed:
-                if sub_cfg.max_batch_size < config.max_batch_size:
+            if config.max_batch_size > 0 and not sub.auto_completed:
+                # a member that does not batch takes the ensemble's batch as its first dimension (shapes below)
+                if 0 < sub_cfg.max_batch_size < config.max_batch_size:
                     report.error(
                         "ensemble %s allows maximum batch size %d, but it contains model %s which only allows maximum "
                         "batch size to be %d" % (name, config.max_batch_size, step.model_name, sub_cfg.max_batch_size),
@@ -1176,7 +1540,8 @@ class RepositoryValidator:
         if prev is None:
             known[tensor] = (dtype, shape, origin)
             return
-        pdtype, pshape, porigin = prev
+        pdtype, (pdims, pbatch), porigin = prev
+        dims, batch = shape
         if pdtype and dtype and pdtype != dtype:
             report.error(
                 "in ensemble %s, ensemble tensor %s: inconsistent data type: %s is inferred from model %s while %s is "
@@ -1185,11 +1550,19 @@ class RepositoryValidator:
                 where=('"%s"' % tensor,),
             )
             return
-        compatible = len(pshape) == len(shape) and all(a == b or a == -1 or b == -1 for a, b in zip(pshape, shape))
-        if pshape and shape and not compatible:
+
+        def fits(a, b):
+            return len(a) == len(b) and all(x == y or x == -1 or y == -1 for x, y in zip(a, b))
+
+        # As Triton compares them: the dims without the batch dimension; where one model batches and the other does
+        # not, the other's dims may also be [-1] + the batching model's.
+        compatible = fits(pdims, dims)
+        if not compatible and pbatch != batch:
+            compatible = fits(pdims, [-1, *dims]) if batch else fits([-1, *pdims], dims)
+        if pdims and dims and not compatible:
             report.error(
                 "in ensemble %s, ensemble tensor %s: inconsistent shape: %s is inferred from model %s while %s is "
-                "inferred from model %s" % (report.name, tensor, _dims_str(pshape), porigin, _dims_str(shape), origin),
+                "inferred from model %s" % (report.name, tensor, _dims_str(pdims), porigin, _dims_str(dims), origin),
                 where=('"%s"' % tensor,),
             )
 
@@ -1227,17 +1600,25 @@ class RepositoryValidator:
             changed = False
             for name in sorted(self.reports):
                 report = self.reports[name]
-                if report.platform != "ensemble" or not report.valid:
+                if report.platform != "ensemble" or not report.loads:
                     continue
                 for dep in report.dependencies:
                     sub = self.reports.get(dep)
-                    if sub is not None and not sub.valid:
-                        report.error(
-                            "ensemble '%s' uses model '%s', which is not valid and will not load" % (name, dep),
-                            where=("model_name", '"%s"' % dep),
-                        )
-                        changed = True
-                        break
+                    if sub is None or sub.valid:
+                        continue
+                    # Triton's ensemble check reads each member tensor's data type by name: a number that names no
+                    # type fails the ensemble although the member itself loads.
+                    loads = sub.loads and not any(" is not a value of DataType" in e["message"] for e in sub.errors)
+                    if loads and not report.valid:
+                        continue
+                    report.error(
+                        "ensemble '%s' uses model '%s', which is not valid%s"
+                        % (name, dep, " (Triton loads it, but it cannot serve as configured)" if loads else ""),
+                        where=("model_name", '"%s"' % dep),
+                        loads_anyway=loads,
+                    )
+                    changed = True
+                    break
 
 
 def validate_repository(

@@ -173,7 +173,12 @@ models:
       description: Absolute path of the model directory.
       type: str
     valid:
-      description: Whether Triton would load the model (and no error-level finding was made).
+      description: Whether the model has no error-level finding (Triton loads it and it can serve as configured).
+      type: bool
+    loads:
+      description:
+        - Whether Triton would load the model. True with V(valid=false) when every error is one Triton lets through
+          (RV(models[].errors[].loads_anyway)), such as two inputs of one name.
       type: bool
     platform:
       description: The C(platform) of the configuration (V(ensemble) for ensembles), empty when not set.
@@ -202,7 +207,10 @@ models:
       returned: when O(return_config=true)
       type: dict
     errors:
-      description: Findings that make the model fail. Each has C(message) and, where known, C(file), C(line), C(column).
+      description:
+        - Findings that make the model fail. Each has C(message) and, where known, C(file), C(line), C(column).
+        - C(loads_anyway=true) marks a finding Triton does not make (it loads the model, which then cannot serve as
+          its config says).
       type: list
       elements: dict
       sample:

@@ -16,3 +16,10 @@ def triton_root():
     if root is None:
         pytest.skip("no tritonserver tree on this host (lab/scripts/triton-tree.sh)")
     return root
+
+
+def pytest_terminal_summary(terminalreporter):
+    if tritonlab.REPORT:
+        terminalreporter.section("measured")
+        for line in tritonlab.REPORT:
+            terminalreporter.write_line(line)

@@ -6,6 +6,7 @@ a grace period: a server can hang and ignore SIGTERM, e.g. a python model withou
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -19,6 +20,8 @@ import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Lines a test wants printed at the end of the run (conftest.py's terminal summary): measured figures.
+REPORT: list = []
 
 
 def triton_root() -> Path | None:
@@ -81,8 +84,8 @@ def http_json(url: str, method: str = "GET", body: bytes | None = None, timeout:
     except urllib.error.HTTPError as exc:
         data = exc.read()
         status = exc.code
-    except (urllib.error.URLError, OSError):
-        return 0, None
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
+        return 0, None  # nothing answers, or something that is not this server (a port taken meanwhile)
     try:
         return status, json.loads(data) if data else None
     except ValueError:

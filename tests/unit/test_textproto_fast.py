@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,8 @@ def test_fast_path_takes_plain_configs():
             text_format.Parse(text, pb2.ModelConfig())
         except Exception:  # noqa: S112 - a broken config: not counted
             continue
+        if re.search(r"\b(kind|data_type|format): *[0-9]", text):
+            continue  # an enum given by number: left to text_format on purpose
         valid += 1
         accepted += fast_parse(text, pb2.ModelConfig())
     assert valid > 50 and accepted == valid
