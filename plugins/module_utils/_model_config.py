@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import math
 import os
 import re
@@ -582,6 +583,7 @@ class RepositoryValidator:
             self._check_fields(report)
             self._served_versions(report)
             self._check_model_files(report)
+            self._check_llm_backend_files(report)
         return report
 
     def _read_config(self, report):
@@ -767,6 +769,59 @@ class RepositoryValidator:
                 )
             elif report.backend == "python":
                 self._check_python_source(report, os.path.join(vdir, present[0]))
+
+    def _check_llm_backend_files(self, report):
+        """What the vLLM and TensorRT-LLM backends read themselves (their documentation's rules; the lab's Triton has
+        neither backend, so no server here can tell)."""
+        if report.backend == "vllm":
+            for v in report.served_versions:
+                self._check_vllm_model_json(report, os.path.join(report.path, str(v), "model.json"))
+        elif report.backend == "tensorrtllm":
+            params = report.config.parameters
+            engine = params["gpt_model_path"].string_value if "gpt_model_path" in params else ""
+            if not engine:
+                report.error(
+                    "tensorrtllm model %s needs parameter 'gpt_model_path' (the folder of its TensorRT-LLM engines)"
+                    % report.name,
+                    where=("parameters",) if len(params) else ("backend",),
+                )
+            strategy = params["batching_strategy"].string_value if "batching_strategy" in params else ""
+            if strategy and strategy not in ("inflight_fused_batching", "V1"):
+                report.error(
+                    "tensorrtllm parameter 'batching_strategy' of %s is '%s': inflight_fused_batching or V1"
+                    % (report.name, strategy),
+                    where=("parameters", '"batching_strategy"'),
+                )
+
+    def _check_vllm_model_json(self, report, path):
+        """vLLM's model.json: a JSON object of engine arguments, `model` among them."""
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(1 << 20)
+        except (IOError, OSError) as exc:
+            report.error("vllm model %s needs %s: %s" % (report.name, path, exc), file=path)
+            return
+        try:
+            args = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:
+            report.error("%s is not JSON: %s" % (path, exc), file=path)
+            return
+        if not isinstance(args, dict):
+            report.error("%s must hold a JSON object of vLLM engine arguments" % path, file=path)
+            return
+        if not isinstance(args.get("model"), str) or not args["model"]:
+            report.error('%s must name the model: "model": "<Hugging Face ID or path>"' % path, file=path)
+        share = args.get("gpu_memory_utilization")
+        if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1):
+            report.error(
+                "%s: gpu_memory_utilization is the share of GPU memory vLLM may take, above 0 and at most 1 (got %r)"
+                % (path, share),
+                file=path,
+            )
+        for key in ("tensor_parallel_size", "pipeline_parallel_size"):
+            value = args.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                report.error("%s: %s must be a whole number >= 1 (got %r)" % (path, key, value), file=path)
 
     def _check_python_source(self, report, path):
         if os.path.isdir(path):

@@ -178,7 +178,7 @@ models:
     loads:
       description:
         - Whether Triton would load the model. True with V(valid=false) when every error is one Triton lets through
-          (RV(models[].errors[].loads_anyway)), such as two inputs of one name.
+          (C(loads_anyway) in RV(models[].errors)), such as two inputs of one name.
       type: bool
     platform:
       description: The C(platform) of the configuration (V(ensemble) for ensembles), empty when not set.
