@@ -80,6 +80,7 @@ AUTODETECT_FILES = [
     ("model.onnx", "onnxruntime"),
     ("model.pt", "pytorch"),
     ("model.py", "python"),
+    ("model.xml", "openvino"),
 ]
 # Backends that need no model file (Triton's example backends).
 NO_FILE_BACKENDS = ("identity", "repeat", "square")
@@ -672,17 +673,20 @@ class RepositoryValidator:
             if backend:
                 report.warn("backend '%s' is ignored for an ensemble" % backend, where=("backend",))
             return
-        if not backend and platform in ("", "caffe2_netdef"):
+        if not backend and platform not in PLATFORM_BACKEND and config.default_model_filename == "model.py":
+            backend = (
+                "python"  # Triton takes the backend from a `model.<backend>`-style file name, whatever the platform
+            )
+        if not backend and not platform:
             # Triton's core fills the backend from the model files of the version directories, with auto-complete
-            # off too (only a backend's own auto-complete, of inputs and outputs, is switched off); so it does for
-            # the one platform it still knows but serves with no backend of its own.
+            # off too (only a backend's own auto-complete, of inputs and outputs, is switched off).
             for fname, detected in AUTODETECT_FILES:
                 if any(os.path.exists(os.path.join(report.path, str(v), fname)) for v in report.versions):
                     backend = detected
                     report.auto_completed = not self.strict  # the backend may then fill inputs and outputs
                     break
         if platform and platform not in PLATFORM_BACKEND:
-            if not backend and platform != "caffe2_netdef":
+            if not backend:
                 report.error("unexpected platform type '%s' for %s" % (platform, report.name), where=("platform",))
                 return
         if platform in PLATFORM_BACKEND and not backend:
@@ -1661,14 +1665,25 @@ class RepositoryValidator:
                     sub = self.reports.get(dep)
                     if sub is None or sub.valid:
                         continue
-                    # Triton's ensemble check reads each member tensor's data type by name: a number that names no
-                    # type fails the ensemble although the member itself loads.
-                    loads = sub.loads and not any(" is not a value of DataType" in e["message"] for e in sub.errors)
+                    # A member Triton loads anyway fails the ensemble too when its check maps the member's outputs by
+                    # name (two outputs of one name) or reads a type by name (a number that names no type); two
+                    # inputs of one name it lets through.
+                    loads = sub.loads and not any(
+                        (e["message"].startswith("model output") and "declared more than once" in e["message"])
+                        or " is not a value of DataType" in e["message"]
+                        for e in sub.errors
+                    )
                     if loads and not report.valid:
                         continue
                     report.error(
                         "ensemble '%s' uses model '%s', which is not valid%s"
-                        % (name, dep, " (Triton loads it, but it cannot serve as configured)" if loads else ""),
+                        % (
+                            name,
+                            dep,
+                            " (Triton loads both, but it cannot serve as configured)"
+                            if loads
+                            else " and will not load",
+                        ),
                         where=("model_name", '"%s"' % dep),
                         loads_anyway=loads,
                     )

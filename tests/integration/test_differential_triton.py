@@ -28,7 +28,7 @@ pytestmark = pytest.mark.triton
 
 GENERATED = int(os.environ.get("GPUFLEET_DIFFERENTIAL_CASES", "2400"))
 SEED = int(os.environ.get("GPUFLEET_DIFFERENTIAL_SEED", "20261204"))
-AUTOCOMPLETE_EVERY = 8
+AUTOCOMPLETE_EVERY = 12
 AGREEMENT = 0.995
 MIN_PER_AREA = GENERATED // len(configgen.AREAS) // 2
 MIN_PER_MUTATION = GENERATED // len(configgen.MUTATIONS) // 2
