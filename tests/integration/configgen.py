@@ -1490,7 +1490,7 @@ def generate(count: int = 2400, seed: int = 20261204) -> list:
         _add_twin(models, target, prefix, mutation, what)
         case = Case(number, area, mutation, _generic(what), models, target, risky=risky)
         case.detail = what
-        # what only the LLM backends read (their files, TensorRT-LLM's parameters): unit-tested, no server here judges it
+        # what only the LLM backends read (their files, TensorRT-LLM's parameters): unit-tested, no server judges it
         case.outside_figure = area == "backend_files" and (mutation == "contradictory" or "parameters" in what)
         cases.append(case)
         number += 1
