@@ -16,9 +16,10 @@ version_added: 0.1.0
 description:
   - Reads a Triton model repository on the node and judges every model the way Triton 2.51 (NGC 24.10) does when it
     loads the repository, without starting a server.
-  - Parses each C(config.pbtxt) with Triton's own schema (C(inference.ModelConfig) from C(model_config.proto)) and
-    reports syntax errors, unknown fields and bad enumeration values at the same C(line:column), with the same wording,
-    as Triton's parser.
+  - Parses each C(config.pbtxt) with Triton's own schema (C(inference.ModelConfig) from C(model_config.proto)) through
+    protobuf's C(text_format) and reports syntax errors, unknown fields and bad enumeration values with the file, line
+    and column protobuf gives, naming the field. The wording is protobuf's; Triton's own parser may word it otherwise
+    and point at the next token.
   - Checks directory and C(name) agreement, version directories and C(version_policy), the model file each
     platform/backend needs (C(model.py) for python, whose absence hangs Triton at start-up), backends present in the
     image, C(max_batch_size), dims and reshape, data types, duplicate tensor names, batch inputs and outputs, instance
@@ -214,10 +215,11 @@ models:
       type: list
       elements: dict
       sample:
-        - message: 'Error parsing text-format inference.ModelConfig: 4:8: Expected "{", found "[".'
+        - message: 'Error parsing text-format inference.ModelConfig: 4:1: Message type "inference.ModelConfig" has no
+            field named "foo_bar".'
           file: /srv/triton/models/bad/config.pbtxt
           line: 4
-          column: 8
+          column: 1
     warnings:
       description: Findings Triton accepts that deserve a look (same keys as RV(models[].errors)).
       type: list

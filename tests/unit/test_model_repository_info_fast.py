@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.gpufleet.triton.plugins.module_utils import _model_config as mc
+from ansible_collections.gpufleet.triton.plugins.module_utils import _model_config_backends as backends
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CASES = sorted(str(p.parent) for p in CORPUS.glob("*/*/repo"))
@@ -53,7 +54,7 @@ def test_module_return_config_false_still_fails_with_location():
     rc, res = run_module(
         "model_repository_info", {"path": str(CORPUS / "broken/parse_unknown_field/repo"), "return_config": False}
     )
-    assert rc != 0 and res["failed"] and "config.pbtxt:3:8" in res["msg"]
+    assert rc != 0 and res["failed"] and "config.pbtxt:3:1" in res["msg"]
 
 
 MODEL_PY_OK = "class TritonPythonModel:\n    def execute(self, requests):\n        return []\n"
@@ -76,7 +77,7 @@ def test_identical_model_py_compiled_once_each_finding_on_its_own_file(tmp_path,
         calls.append(filename)
         return real_compile(source, filename, *args, **kwargs)
 
-    monkeypatch.setattr(mc, "compile", counting_compile, raising=False)
+    monkeypatch.setattr(backends, "compile", counting_compile, raising=False)
     result = mc.validate_repository(str(repo))
     assert len(calls) == 2  # one broken source (three files), one good source
     by_name = {m["name"]: m for m in result["models"]}
