@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from _role_play import run_cases
 
-# The line a real H200 host's nvidia-smi printed for verify.yml's query (index, name, uuid, pci.bus_id,
-# driver_version, memory.total).
+# What a real H200 host's nvidia-smi printed for verify.yml's query (--format=csv,nounits): the header, then a line
+# per GPU.
+HEADER = "index, name, uuid, pci.bus_id, driver_version, memory.total [MiB]"
 H200 = "0, NVIDIA H200, GPU-668481c4-e9a6-cae6-1a4f-5aead29c6931, 00000000:00:06.0, 580.159.04, 143771"
 SECOND = "1, NVIDIA H200, GPU-11111111-2222-3333-4444-555555555555, 00000000:3B:00.0, 580.159.04, 143771"
 GPU = ("0x10de", "0x030200", "0x2335")
@@ -59,7 +60,7 @@ def report(ansible_bin, tmp_path_factory):
                 (folder / name).write_text(value + "\n")
         fake = tmp / case / "bin" / "nvidia-smi"
         fake.parent.mkdir()
-        fake.write_text("#!/bin/sh\ncat <<'EOF'\n" + "\n".join(smi) + "\nEOF\n")
+        fake.write_text("#!/bin/sh\ncat <<'EOF'\n" + "\n".join([HEADER, *smi]) + "\nEOF\n")
         fake.chmod(0o755)
         hosts[case] = {"nvidia_driver_pci_devices_path": str(tmp / case / "pci"), "case_bin": str(fake.parent)}
     return run_cases(ansible_bin, tmp, PLAY, hosts)
