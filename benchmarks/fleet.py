@@ -26,6 +26,12 @@ On 2 cores shared by the controller and N nodes, wall time is the lab's limit; C
 
 Run from the checkout after `make lab` (it uses the lab's tarball, registry and SSH key). --json FILE writes the
 figures too. It removes its fleet at the end (--keep leaves it). Usage: fleet.py [--sizes 1,4,8,16] [--rounds R]
+
+--ab-stamp N instead weighs the converge stamp: on a converged fleet of N nodes (stamp-ab-1..N), the no-change run
+with the stamp and without it (-e site_skip_converged=false: every role on every node), alternating for --rounds
+rounds, each run's wall and CPU seconds, host-tasks, changes and load; then the medians and whether removing the
+stamp costs more than 10% and more than twice the larger spread of either side (CPU seconds decide: other jobs on
+the machine move wall time more).
 """
 
 import argparse
@@ -166,9 +172,11 @@ def tree_rss(root_pid: int) -> int:
     return total
 
 
-def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path) -> dict:
-    """Run cmd: wall and CPU seconds (it and everything it waited for), peak memory, load, host-tasks."""
+def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path, check: bool = True) -> dict:
+    """Run cmd: wall and CPU seconds (it and everything it waited for), peak memory, load, host-tasks. A failed run
+    ends the benchmark, unless check is false (then "rc" says it failed)."""
     env = dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="bench-fleet-cp-"))
+    load_start = float(Path("/proc/loadavg").read_text().split()[0])
     before = os.times()
     start = time.monotonic()
     with log.open("w") as out:
@@ -188,9 +196,10 @@ def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path) -> dict:
     wall, after = time.monotonic() - start, os.times()
     shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
     text = log.read_text()
-    if rc != 0:
+    if rc != 0 and check:
         sys.exit(f"{' '.join(cmd)} failed (rc {rc}); its output: {log}\n{text[-4000:]}")
-    tasks = sum(int(m[1]) + int(m[5]) + int(m[4]) for m in RECAP.findall(text) if m[0] != "localhost")
+    recap = [m for m in RECAP.findall(text) if m[0] != "localhost"]
+    tasks = sum(int(m[1]) + int(m[5]) + int(m[4]) for m in recap)
     waited = after.children_user - before.children_user + after.children_system - before.children_system
     peak, cpu = cgroup.finish(sampled[0], waited)
     return {
@@ -198,9 +207,12 @@ def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path) -> dict:
         "cpu": cpu,
         "cpu_waited": waited,
         "memory": peak,
+        "load_start": load_start,
         "load_end": float(Path("/proc/loadavg").read_text().split()[0]),
         "load_max": max(loads, default=0.0),
         "tasks": tasks,
+        "changed": sum(int(m[2]) for m in recap),
+        "rc": rc,
     }
 
 
@@ -240,14 +252,14 @@ def upgrade_image(env: dict) -> None:
     stamp.write_text(base)
 
 
-def inventory(work: Path) -> str:
-    """inventories/lab, finding this benchmark's fleet instead of the lab's."""
-    return fleet_inventory(work / "inventory", FLEET)
+def inventory(work: Path, name: str = FLEET) -> str:
+    """inventories/lab, finding this benchmark's fleet (named `name`) instead of the lab's."""
+    return fleet_inventory(work / f"inventory-{name}", name)
 
 
-def fleet(env: dict, work: Path, *args) -> None:
-    sh(str(VENV / "ansible-playbook"), "-i", inventory(work), "lab/fleet.yml", "-e", f"lab_fleet_name={FLEET}", *args,
-       env=env)  # fmt: skip
+def fleet(env: dict, work: Path, *args, name: str = FLEET) -> None:
+    sh(str(VENV / "ansible-playbook"), "-i", inventory(work, name), "lab/fleet.yml", "-e", f"lab_fleet_name={name}",
+       *args, env=env)  # fmt: skip
 
 
 def one_size(n: int, rounds: int, env: dict, cgroup: Cgroup, work: Path) -> dict:
@@ -286,6 +298,76 @@ def one_size(n: int, rounds: int, env: dict, cgroup: Cgroup, work: Path) -> dict
     return out
 
 
+AB_FLEET = "stamp-ab"
+
+
+def ab_stamp(n: int, rounds: int, env: dict, cgroup: Cgroup, work: Path, reuse: bool = False) -> dict:
+    """The converge stamp's worth: on a converged fleet of n nodes, site.yml with nothing to do, with the stamp
+    (`on`: the find-nodes play skips converged nodes) and without it (`off`: -e site_skip_converged=false, every
+    role on every node), alternating, the order swapped each round (on/off, off/on, ...) so that a drift of the
+    machine's load falls on both alike. `off` does not write the stamp, so the next `on` finds it as it was.
+    Triton may take longer than the lab's 180 s to start on a loaded machine: the converge may take three tries, with
+    a longer start timeout (the no-change runs start no Triton; the same setting for all keeps their digest equal)."""
+    models = work / f"models-ab-{n}"
+    shutil.rmtree(models, ignore_errors=True)
+    shutil.copytree(ROOT / "lab" / "model_repository", models)
+    if not reuse:
+        fleet(env, work, "-e", "lab_fleet_state=absent", name=AB_FLEET)
+    fleet(env, work, "-e", f"lab_fleet_size={n}", name=AB_FLEET)
+    site = [str(VENV / "ansible-playbook"), "-i", inventory(work, AB_FLEET), "site.yml",
+            "-e", f"triton_server_model_repository_src={models}", "-e", "triton_server_start_timeout=900"]  # fmt: skip
+    modes = {"on": site, "off": [*site, "-e", "site_skip_converged=false"]}
+    logs = work / f"logs-ab-{n}"
+    logs.mkdir(exist_ok=True)
+
+    def run(name, cmd, check=True):
+        r = measured_run(cmd, env, cgroup, logs / f"{name}.log", check=check)
+        print(f"  N={n} {name}: {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, {r['tasks']} host-tasks, "
+              f"{r['changed']} changed, rc {r['rc']}, load {r['load_start']:.1f} -> {r['load_end']:.1f}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return r
+
+    for attempt in range(3):  # all nodes at once: triton_rollout_serial enters no digest
+        first = run(f"first-{attempt}", [*site, "-e", "triton_rollout_serial=100%"], check=attempt == 2)
+        if first["rc"] == 0:
+            break
+    out = {"first": first, "runs": []}
+    for i in range(rounds):
+        for mode in ("on", "off") if i % 2 == 0 else ("off", "on"):
+            out["runs"].append(dict(run(f"{mode}-{i}", modes[mode]), round=i, stamp=mode))
+    return out
+
+
+def ab_table(n: int, res: dict, cgroup: Cgroup) -> str:
+    """Every run of the A/B, then the medians, spreads and the verdict (keep the stamp if removing it costs more
+    than 10% and more than twice the larger spread, of CPU seconds; wall time is the lab's load as much as ours)."""
+    lines = [
+        f"Controller CPU: {cgroup.cpu_kind}.",
+        "",
+        "| N | round | stamp | wall s | CPU s | host-tasks | changed | load 1m (start / end / max) |",
+        "|---:|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for r in res["runs"]:
+        lines.append(
+            f"| {n} | {r['round']} | {r['stamp']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['tasks']} | {r['changed']} | "
+            f"{r['load_start']:.1f} / {r['load_end']:.1f} / {r['load_max']:.1f} |"
+        )
+    lines += ["", "| measure | stamp on: median (min-max) | stamp off: median (min-max) | off / on | off - on "
+              "| 2x larger spread | keep? |", "|---|---|---|---:|---:|---:|---|"]  # fmt: skip
+    for key, label in (("cpu", "controller CPU s"), ("wall", "wall s")):
+        on = [r[key] for r in res["runs"] if r["stamp"] == "on"]
+        off = [r[key] for r in res["runs"] if r["stamp"] == "off"]
+        spread = max(max(on) - min(on), max(off) - min(off))
+        diff = median(off) - median(on)
+        keep = diff > 0.10 * median(on) and diff > 2 * spread
+        lines.append(
+            f"| {label} | {median(on):.1f} ({min(on):.1f}-{max(on):.1f}) | {median(off):.1f} ({min(off):.1f}-"
+            f"{max(off):.1f}) | {median(off) / median(on):.1f}x | {diff:.1f} | {2 * spread:.1f} | "
+            f"{'yes' if keep else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
 def table(results: dict, cgroup: Cgroup) -> str:
     lines = [
         f"Controller CPU: {cgroup.cpu_kind}. Controller peak memory: {cgroup.memory_kind}.",
@@ -314,12 +396,32 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the floor and no-change runs (median)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="leave the last fleet in place")
+    parser.add_argument(
+        "--ab-stamp",
+        type=int,
+        metavar="N",
+        help="instead: the no-change run on N nodes with the converge stamp and without it (site_skip_converged="
+        "false), alternating for --rounds rounds, and whether the stamp is worth keeping",
+    )
+    parser.add_argument("--reuse", action="store_true", help="--ab-stamp: converge the fleet left by --keep")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     env = env_for(collection_root(work / "collections"))
     cgroup = Cgroup()
     results = {}
+    if args.ab_stamp:
+        try:
+            res = ab_stamp(args.ab_stamp, args.rounds, env, cgroup, work, reuse=args.reuse)
+        finally:
+            if not args.keep:
+                fleet(env, work, "-e", "lab_fleet_state=absent", name=AB_FLEET)
+        if args.json:
+            args.json.write_text(json.dumps({"cpu": cgroup.cpu_kind, "ab_stamp": {str(args.ab_stamp): res}}, indent=1))
+        print(f"benchmarks/fleet.py --ab-stamp {args.ab_stamp}, {time.strftime('%Y-%m-%d %H:%M')}, "
+              f"{os.cpu_count()} cores, logs in {work}")  # fmt: skip
+        print(ab_table(args.ab_stamp, res, cgroup))
+        return
     upgrade_image(env)
     try:
         for n in sizes:

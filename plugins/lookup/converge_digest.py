@@ -15,10 +15,11 @@ version_added: 0.1.0
 description:
   - Returns one sha256 (hexadecimal) over the host's variables whose names start with one of O(prefixes) (their
     templated values, secrets included, which never leave the controller), the facts named in O(facts), this
-    collection's roles and plugins (its code), and the files below O(paths) on the controller (for example the model
-    repository that is deployed to the nodes).
-  - Files up to 1 MiB below O(paths) are digested by content; larger ones by size and modification time, so that
-    multi-gigabyte model weights are not read on every run.
+    collection's code (its roles, plugins and playbooks), and the files below O(paths) on the controller (for example
+    the model repository that is deployed to the nodes).
+  - Each file enters with its path relative to the folder given and its mode. Files up to 1 MiB below O(paths) enter
+    by content; larger ones by size and modification time, so that multi-gigabyte model weights are not read on every
+    run. The collection's files all enter by content.
   - A variable that cannot be templated yet (it refers to a fact set later in the run) enters as its error text, which
     is the same on every run.
 author:
@@ -51,7 +52,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One sha256, 64 hexadecimal digits.
+  description: A list of one string, the sha256 in 64 lowercase hexadecimal digits.
   type: list
   elements: str
 """
@@ -63,26 +64,32 @@ import os
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
+# this file is <collection>/plugins/lookup/converge_digest.py
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SMALL = 1024 * 1024
+CODE_FOLDERS = ("roles", "plugins", "playbooks")
+CONTENT_LIMIT = 1024 * 1024  # bytes: larger files below O(paths) enter by size and modification time
 
 
-def _digest_tree(digest, top, content_limit):
+def tree_digest(top, content_limit=None):
+    """sha256 (hex) of the files at or below top: each one's path relative to top, mode, and the sha256 of its content
+    (up to content_limit bytes; larger files: size and modification time). Compiled Python is left out."""
+    digest = hashlib.sha256()
     if not os.path.exists(top):
-        digest.update(("absent %s\n" % top).encode("utf-8"))
-        return
-    entries = [top] if not os.path.isdir(top) else []
-    for root, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        entries.extend(os.path.join(root, name) for name in sorted(files) if not name.endswith(".pyc"))
-    for path in entries:
+        digest.update(b"absent\n")
+        return digest.hexdigest()
+    files = [top] if not os.path.isdir(top) else []
+    for folder, subfolders, names in os.walk(top):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        files.extend(os.path.join(folder, name) for name in sorted(names) if not name.endswith(".pyc"))
+    for path in files:
         st = os.stat(path)
-        if st.st_size <= content_limit:
+        if content_limit is None or st.st_size <= content_limit:
             with open(path, "rb") as handle:
-                what = hashlib.sha256(handle.read()).hexdigest()
+                content = hashlib.sha256(handle.read()).hexdigest()
         else:
-            what = "%d %d" % (st.st_size, st.st_mtime_ns)
-        digest.update(("%s %o %s\n" % (os.path.relpath(path, top), st.st_mode & 0o7777, what)).encode("utf-8"))
+            content = "size %d mtime %d" % (st.st_size, st.st_mtime_ns)
+        digest.update(("%s %o %s\n" % (os.path.relpath(path, top), st.st_mode & 0o7777, content)).encode("utf-8"))
+    return digest.hexdigest()
 
 
 class LookupModule(LookupBase):
@@ -93,6 +100,7 @@ class LookupModule(LookupBase):
         values = {}
         for name in sorted(n for n in variables if n.startswith(prefixes)):
             try:
+                # LookupBase's templar: the one ansible-core gives every lookup for the host's variables
                 values[name] = self._templar.template(variables[name])
             except AnsibleError as exc:
                 values[name] = "<cannot template: %s>" % exc.message
@@ -100,12 +108,7 @@ class LookupModule(LookupBase):
         inputs = {
             "variables": values,
             "facts": dict((key, facts.get(key)) for key in self.get_option("facts")),
+            "code": dict((part, tree_digest(os.path.join(COLLECTION, part))) for part in CODE_FOLDERS),
+            "paths": dict((path, tree_digest(path, CONTENT_LIMIT)) for path in self.get_option("paths") if path),
         }
-        digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode("utf-8"))
-        for part in ("roles", "plugins", "playbooks"):
-            digest.update(("code %s\n" % part).encode("utf-8"))
-            _digest_tree(digest, os.path.join(COLLECTION, part), float("inf"))
-        for path in sorted(p for p in self.get_option("paths") if p):
-            digest.update(("path %s\n" % path).encode("utf-8"))
-            _digest_tree(digest, path, SMALL)
-        return [digest.hexdigest()]
+        return [hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode("utf-8")).hexdigest()]

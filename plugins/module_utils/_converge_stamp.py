@@ -16,13 +16,16 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import stat
 import subprocess
+import time
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256
 from ansible_collections.gpufleet.triton.plugins.module_utils._triton_http import TritonHTTPClient, TritonUnreachable
 
-STAMP_VERSION = 1
+# 2: the stamp holds when it was written (converged_at), for max_age.
+STAMP_VERSION = 2
 # The options of converge_stamp and converge_stamp_info (documented in doc_fragments/converge_stamp.py).
 COMMON_ARGS = dict(
     path=dict(type="path", default="/var/lib/gpufleet/converged.json"),
@@ -30,9 +33,23 @@ COMMON_ARGS = dict(
     timeout=dict(type="float", default=5),
 )
 NVIDIA_MODULE_VERSION = "/sys/module/nvidia/version"
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DURATION = re.compile(r"^(?:[0-9]+|(?:[0-9]+[smhdw])+)$")
+
+
+def duration_seconds(value):
+    """Seconds in `value`: a whole number of seconds, or a duration such as 12h, 1d or 1d12h (s, m, h, d, w).
+    ValueError for anything else."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not DURATION.match(text):
+        raise ValueError("%r is neither a whole number of seconds nor a duration such as 12h, 1d or 1d12h" % (value,))
+    if text.isdigit():
+        return int(text)
+    return sum(int(number) * DURATION_UNITS[unit] for number, unit in re.findall(r"([0-9]+)([smhdw])", text))
 
 
 def _run(argv):
+    """(stdout, exit status) of argv; (None, the error) when it cannot be started."""
     try:
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     except OSError as exc:
@@ -40,16 +57,18 @@ def _run(argv):
     return proc.stdout.decode("utf-8", "replace"), proc.returncode
 
 
-def _entry(path, remember):
+def _describe(path, remember):
+    """What the snapshot records of one path: its kind, content (files) or target (links), owner and mode."""
     st = os.lstat(path)
-    owner = "%d:%d %04o" % (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+    owner_mode = "%d:%d %04o" % (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
     if stat.S_ISLNK(st.st_mode):
-        return "link %s %s" % (os.readlink(path), owner)
+        return "link %s %s" % (os.readlink(path), owner_mode)
     if stat.S_ISDIR(st.st_mode):
-        return "dir %s" % owner
+        return "dir %s" % owner_mode
     if stat.S_ISREG(st.st_mode):
-        return "file %s %s" % (file_sha256(path, remember=remember)[0], owner)
-    return "other %s" % owner
+        sha256, _from_cache = file_sha256(path, remember=remember)
+        return "file %s %s" % (sha256, owner_mode)
+    return "other %s" % owner_mode
 
 
 def snapshot_paths(paths, remember=True):
@@ -59,50 +78,74 @@ def snapshot_paths(paths, remember=True):
         if not os.path.lexists(top):
             found[top] = "absent"
             continue
-        found[top] = _entry(top, remember)
+        found[top] = _describe(top, remember)
         if os.path.isdir(top) and not os.path.islink(top):
             for root, dirs, files in os.walk(top):
                 dirs.sort()
                 for name in sorted(dirs) + sorted(files):
                     path = os.path.join(root, name)
-                    found[path] = _entry(path, remember)
+                    found[path] = _describe(path, remember)
     return found
 
 
+UNIT_SUFFIX = re.compile(r"\.(service|socket|timer|mount|automount|path|target|slice|scope|device|swap)$")
+
+
+def _unit_name(name):
+    """systemd's full name for a unit given as `docker` or `docker.service`."""
+    return name if UNIT_SUFFIX.search(name) else name + ".service"
+
+
 def snapshot_services(services):
+    """{unit: "<ActiveState> <UnitFileState>"}. One systemctl call; each answer is matched to the unit asked for by
+    the unit's Names (its aliases included), not by its place in the output."""
     if not services:
         return {}
-    out, _rc = _run(["systemctl", "show", "--property=Id,ActiveState,UnitFileState", "--", *sorted(services)])
+    out, _status = _run(["systemctl", "show", "--property=Names,ActiveState,UnitFileState", "--", *sorted(services)])
     if out is None:
         return dict((name, "systemctl unavailable") for name in services)
-    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line) for block in out.split("\n\n")]
     states = {}
-    for name, block in zip(sorted(services), [b for b in blocks if b]):
-        states[name] = "%s %s" % (block.get("ActiveState", "?"), block.get("UnitFileState", "?") or "-")
+    for block in out.split("\n\n"):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        names = set(props.get("Names", "").split())
+        for name in services:
+            if _unit_name(name) in names:
+                states[name] = "%s %s" % (props.get("ActiveState", "?"), props.get("UnitFileState") or "-")
     for name in services:
         states.setdefault(name, "unknown")
     return states
 
 
+DPKG_FIELDS = ("Package", "Version", "db:Status-Abbrev")
+RPM_FIELDS = ("NAME", "VERSION", "RELEASE")
+
+
+def _query_rows(out, fields):
+    """The tab-separated rows of a dpkg-query/rpm --queryformat answer, each as {field: value}."""
+    return [dict(zip(fields, line.split("\t"))) for line in out.splitlines() if line.count("\t") == len(fields) - 1]
+
+
 def snapshot_packages(packages):
+    """{package: "<version>" (dpkg: "<version> held" when held), "absent" or "no package manager"}."""
     if not packages:
         return {}
     versions = dict((name, "absent") for name in packages)
-    out, rc = _run(["dpkg-query", "-W", "-f=${Package} ${Version} ${db:Status-Abbrev}\n", "--", *sorted(packages)])
-    if out is not None and (rc in (0, 1)):
-        for line in out.splitlines():
-            parts = line.split()
-            # Status-Abbrev: the wanted state (i install, h hold, ...), then the current one (i installed).
-            if len(parts) >= 3 and parts[0] in versions and parts[2][1:2] == "i":
-                versions[parts[0]] = parts[1] + (" held" if parts[2][0] == "h" else "")
+    dpkg_format = "\t".join("${%s}" % field for field in DPKG_FIELDS) + "\n"
+    out, status = _run(["dpkg-query", "-W", "-f=" + dpkg_format, "--", *sorted(packages)])
+    if out is not None and status in (0, 1):  # 1: some package is unknown to dpkg
+        for row in _query_rows(out, DPKG_FIELDS):
+            # db:Status-Abbrev: the wanted state (i install, h hold, ...), then the current one (i installed).
+            wanted, current = row["db:Status-Abbrev"][0:1], row["db:Status-Abbrev"][1:2]
+            if row["Package"] in versions and current == "i":
+                versions[row["Package"]] = row["Version"] + (" held" if wanted == "h" else "")
         return versions
-    out, _rc = _run(["rpm", "-q", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", "--", *sorted(packages)])
+    rpm_format = "\t".join("%%{%s}" % field for field in RPM_FIELDS) + "\n"
+    out, _status = _run(["rpm", "-q", "--qf", rpm_format, "--", *sorted(packages)])
     if out is None:
         return dict((name, "no package manager") for name in packages)
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] in versions:
-            versions[parts[0]] = parts[1]
+    for row in _query_rows(out, RPM_FIELDS):
+        if row["NAME"] in versions:
+            versions[row["NAME"]] = "%s-%s" % (row["VERSION"], row["RELEASE"])
     return versions
 
 
@@ -111,8 +154,8 @@ def snapshot_images(images):
         return {}
     present = {}
     for image in sorted(set(images)):
-        out, rc = _run(["docker", "image", "inspect", "--format", "{{.Id}}", image])
-        present[image] = "present" if rc == 0 and out and out.strip() == image else "absent"
+        out, status = _run(["docker", "image", "inspect", "--format", "{{.Id}}", image])
+        present[image] = "present" if status == 0 and out and out.strip() == image else "absent"
     return present
 
 
@@ -171,7 +214,7 @@ def differences(recorded, current):
 
 
 def read_stamp(path):
-    """(stamp dict or None, reason when None)."""
+    """(stamp dict or None, the reason when None)."""
     try:
         with open(path) as handle:
             stamp = json.load(handle)
@@ -184,6 +227,25 @@ def read_stamp(path):
     return stamp, None
 
 
-def spec_of(stamp):
-    keys = ("paths", "services", "packages", "images", "endpoints", "models")
-    return dict((k, stamp.get("spec", {}).get(k) or []) for k in keys)
+SPEC_KEYS = ("paths", "services", "packages", "images", "endpoints", "models")
+
+
+def recorded_spec(stamp):
+    """What the stamp lists to snapshot (SPEC_KEYS), as converge_stamp was given it."""
+    spec = stamp.get("spec") or {}
+    return dict((key, spec.get(key) or []) for key in SPEC_KEYS)
+
+
+def age_reason(stamp, max_age, now=None):
+    """Why the stamp is too old (or dated ahead of this node's clock) to skip a run; None when it is not."""
+    now = time.time() if now is None else now
+    written = stamp.get("converged_at")
+    if not isinstance(written, (int, float)):
+        return "the stamp does not say when it was written"
+    age = now - written
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(written))
+    if age > max_age:
+        return "the last complete run (%s) is %d s old, more than max_age %d s" % (when, age, max_age)
+    if age < -300:  # a clock set back after the stamp was written: the age cannot be told
+        return "the stamp's time (%s) is ahead of this node's clock by %d s" % (when, -age)
+    return None

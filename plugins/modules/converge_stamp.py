@@ -21,7 +21,9 @@ description:
     an extended attribute), the state of O(services) (active and enabled), the version of O(packages), whether each of
     O(images) is present, the version of the loaded NVIDIA kernel module, and whether each Triton in O(endpoints) is
     ready with O(models).
-  - The file is written atomically with mode 0600 and only when its content changes.
+  - The stamp also holds when it was written (this node's clock), which M(gpufleet.triton.converge_stamp_info) compares
+    with its O(gpufleet.triton.converge_stamp_info#module:max_age). Each call writes it anew, atomically, with mode
+    0600, so it always reports a change (in check mode it writes nothing).
 author:
   - gpufleet.triton maintainers (@gpufleet)
 extends_documentation_fragment:
@@ -86,57 +88,79 @@ path:
   type: str
   sample: /var/lib/gpufleet/converged.json
 snapshot:
-  description: What was recorded (files, services, packages, images, endpoints, nvidia_module).
+  description: What was recorded (paths, services, packages, images, endpoints, nvidia_module).
   returned: always
   type: dict
+converged_at:
+  description: When the stamp was written (seconds since the epoch, UTC; in check mode, when it would have been).
+  returned: always
+  type: float
+previous_differences:
+  description: How the snapshot differs from the one the previous stamp recorded (empty when it equals it, or when
+    there was no previous stamp in this format).
+  returned: always
+  type: list
+  elements: str
 """
 
 import json
 import os
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpufleet.triton.plugins.module_utils._converge_stamp import (
     COMMON_ARGS,
+    SPEC_KEYS,
     STAMP_VERSION,
+    differences,
     read_stamp,
     snapshot,
 )
 
-SPEC_KEYS = ("paths", "services", "packages", "images", "endpoints", "models")
+HEX_DIGITS = frozenset("0123456789abcdef")
 
 
-class Stamp:
-    def __init__(self, module):
-        self.module = module
-        self.path = module.params["path"]
+def write_atomically(path, text):
+    """text into path (mode 0600) through a file beside it renamed into place, so a reader sees all or nothing."""
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, 0o700)
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".converged.")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
-    def write(self, text):
-        folder = os.path.dirname(self.path)
-        if not os.path.isdir(folder):
-            os.makedirs(folder, 0o700)
-        handle, tmp = tempfile.mkstemp(dir=folder, prefix=".converged.")
-        try:
-            with os.fdopen(handle, "w") as out:
-                out.write(text)
-            os.chmod(tmp, 0o600)
-            os.rename(tmp, self.path)
-        except Exception:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
-    def run(self):
-        params = self.module.params
-        spec = dict((key, params[key]) for key in SPEC_KEYS)
-        spec["paths"] = sorted(set(spec["paths"]) - {self.path})
-        taken = snapshot(spec, timeout=params["timeout"], remember=not self.module.check_mode)
-        stamp = {"version": STAMP_VERSION, "digest": params["digest"], "spec": spec, "snapshot": taken}
-        before, _reason = read_stamp(self.path)
-        changed = before != stamp
-        if changed and not self.module.check_mode:
-            self.write(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
-        return dict(changed=changed, path=self.path, snapshot=taken)
+def record(params, check_mode):
+    """Take the snapshot and write the stamp (not in check mode): the module's result."""
+    path = params["path"]
+    spec = dict((key, params[key]) for key in SPEC_KEYS)
+    spec["paths"] = sorted(set(spec["paths"]) - {path})  # the stamp itself changes on every write
+    taken = snapshot(spec, timeout=params["timeout"], remember=not check_mode)
+    stamp = {
+        "version": STAMP_VERSION,
+        "digest": params["digest"],
+        "converged_at": time.time(),
+        "spec": spec,
+        "snapshot": taken,
+    }
+    previous, _reason = read_stamp(path)
+    if not check_mode:
+        write_atomically(path, json.dumps(stamp, indent=1, sort_keys=True) + "\n")
+    return dict(
+        changed=True,
+        path=path,
+        snapshot=taken,
+        converged_at=stamp["converged_at"],
+        previous_differences=differences(previous.get("snapshot") or {}, taken) if previous else [],
+    )
 
 
 def main():
@@ -153,9 +177,9 @@ def main():
         supports_check_mode=True,
     )
     digest = module.params["digest"]
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+    if len(digest) != 64 or not HEX_DIGITS.issuperset(digest):
         module.fail_json(msg="digest must be 64 lowercase hexadecimal digits, got %r" % digest)
-    module.exit_json(**Stamp(module).run())
+    module.exit_json(**record(module.params, module.check_mode))
 
 
 if __name__ == "__main__":

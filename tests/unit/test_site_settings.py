@@ -25,10 +25,15 @@ def site(ansible_bin, extra):
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ("site_skip_converged=maybe", "site_skip_converged must be true or false"),
-        ("site_nvidia_driver=2", "site_nvidia_driver must be true or false"),
+        ("site_skip_converged=maybe", "argument 'site_skip_converged' is of type"),
+        ("site_nvidia_driver=2", "argument 'site_nvidia_driver' is of type"),
         ("site_converge_stamp_path=var/lib/stamp.json", "must be an absolute file path"),
         ("site_converge_stamp_path=/var/lib/gpufleet/", 'got "/var/lib/gpufleet/"'),
+        (
+            "site_converge_max_age=1day",
+            'site_converge_max_age must be whole seconds or a duration such as 12h, 1d or 1d12h, got "1day"',
+        ),
+        ("site_converge_max_age=-5", 'got "-5"'),
     ],
 )
 def test_bad_setting_is_named(ansible_bin, extra, expected):
@@ -38,6 +43,10 @@ def test_bad_setting_is_named(ansible_bin, extra, expected):
 
 def test_good_settings_pass(ansible_bin):
     """The check passes and the play goes on to its end (--tags never selects none of the roles' includes)."""
-    rc, out = site(ansible_bin, "site_skip_converged=false site_converge_stamp_path=/run/gpufleet/stamp.json")
-    assert rc == 0 and "TASK [Check the site settings] " in out and "failed=0" in out, out[-2000:]
-    assert "must be true or false" not in out and "absolute file path" not in out, out[-2000:]
+    rc, out = site(
+        ansible_bin,
+        "site_skip_converged=false site_converge_stamp_path=/run/gpufleet/stamp.json site_converge_max_age=1d12h",
+    )
+    assert rc == 0 and "TASK [Check the converge stamp's path and age] " in out and "failed=0" in out, out[-2000:]
+    assert "Validation of arguments failed" not in out and "absolute file path" not in out, out[-2000:]
+    assert "site_converge_max_age must be" not in out, out[-2000:]

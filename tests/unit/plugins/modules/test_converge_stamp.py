@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import time
 
 import pytest
 from adhoc import run_adhoc
@@ -35,8 +37,9 @@ def test_record_then_converged_then_drift(ansible_bin, node):
     first = module(ansible_bin, "converge_stamp", spec)
     assert first["changed"] and stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert first["snapshot"]["paths"][str(tmp_path / "never")] == "absent"
-    assert first["snapshot"]["packages"]["dpkg"] != "absent"
-    assert not module(ansible_bin, "converge_stamp", spec)["changed"]
+    assert first["snapshot"]["packages"]["dpkg"] != "absent" and first["previous_differences"] == []
+    again = module(ansible_bin, "converge_stamp", spec)  # a complete run vouches anew: the time is written again
+    assert again["changed"] and again["converged_at"] >= first["converged_at"] and again["previous_differences"] == []
 
     info = module(ansible_bin, "converge_stamp_info", dict(path=path, digest=DIGEST))
     assert info["converged"] and info["reasons"] == []
@@ -98,3 +101,61 @@ def test_packages_and_endpoints_report_what_is_missing():
     states = cs.snapshot_endpoints(["http://127.0.0.1:9"], ["m"], timeout=2)
     assert states["http://127.0.0.1:9"].startswith("unreachable")
     assert cs.differences({"endpoints": {"u": "ready"}}, {"endpoints": states}) != []
+
+
+def test_duration_seconds():
+    assert [cs.duration_seconds(v) for v in (0, 90, "90", "90s", "30m", "12h", "1d", "1d12h", "2w")] == [
+        0, 90, 90, 90, 1800, 43200, 86400, 129600, 1209600]  # fmt: skip
+    for bad in ("", "1.5h", "-1", "1y", "d", "1 d", True, None):
+        with pytest.raises(ValueError):
+            cs.duration_seconds(bad)
+
+
+def test_a_stamp_older_than_max_age_never_skips(ansible_bin, tmp_path):
+    """Older than max_age (default one day), or dated ahead of the node's clock: not converged, whatever the snapshot;
+    the next complete run's stamp is fresh again."""
+    path = tmp_path / "converged.json"
+    (tmp_path / "f").write_text("x")
+    spec = dict(path=str(path), digest=DIGEST, paths=[str(tmp_path / "f")])
+    module(ansible_bin, "converge_stamp", spec)
+
+    def written_at(seconds):
+        stamp = json.loads(path.read_text())
+        stamp["converged_at"] = seconds
+        path.write_text(json.dumps(stamp))
+
+    def info(**extra):
+        return module(ansible_bin, "converge_stamp_info", dict(path=str(path), digest=DIGEST, **extra))
+
+    assert info()["converged"]
+    written_at(time.time() - 2 * 86400)
+    old = info()
+    assert not old["converged"] and "more than max_age 86400 s" in old["reasons"][0], old["reasons"]
+    assert info(max_age="3d")["converged"] and info(max_age=3 * 86400)["converged"]
+    assert not info(max_age="1d12h")["converged"]
+    written_at(time.time() - 60)
+    assert info(max_age="90s")["converged"] and not info(max_age="0")["converged"]
+    written_at(time.time() + 3600)
+    ahead = info()
+    assert not ahead["converged"] and "ahead of this node's clock" in ahead["reasons"][0], ahead["reasons"]
+    written_at(time.time() - 2 * 86400)
+    module(ansible_bin, "converge_stamp", spec)
+    assert info()["converged"]
+    bad = info(max_age="1 day")
+    assert bad["failed"] and "max_age" in bad["msg"] and "duration" in bad["msg"], bad
+
+
+def test_services_are_matched_by_name_not_by_place(monkeypatch):
+    """systemctl show answers in its own order and by the unit's full name; each state lands on the unit it is for."""
+    answer = (
+        "ActiveState=active\nUnitFileState=enabled\nNames=docker.service\n\n"
+        "ActiveState=inactive\nUnitFileState=disabled\nNames=containerd.service\n\n"
+        "ActiveState=active\nUnitFileState=enabled\nNames=triton-server@main.service\n"
+    )
+    monkeypatch.setattr(cs, "_run", lambda argv: (answer, 0))
+    assert cs.snapshot_services(["triton-server@main.service", "containerd", "docker.service", "gone"]) == {
+        "triton-server@main.service": "active enabled",
+        "containerd": "inactive disabled",
+        "docker.service": "active enabled",
+        "gone": "unknown",
+    }
