@@ -85,6 +85,8 @@ def main():
                 bare, change = bare_and_change(side["dir"], side["env"], inv, work / "models", n)
                 side["runs"].append(bare)
                 side["changes"].append(change)
+                done = f"bare {bare[0]:.1f} s (CPU {bare[1]:.2f} s), change {change[0]:.1f} s (CPU {change[1]:.2f} s)"
+                print(f"round {n + 1}, {side['label']}: {done}", file=sys.stderr, flush=True)
     finally:
         fleet(sides[0]["env"] if sides else dict(os.environ, PATH=f"{VENV}:{os.environ['PATH']}"), "absent", [NODE])
         for side in sides:
