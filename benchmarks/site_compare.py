@@ -53,7 +53,14 @@ def bare_and_change(checkout_dir, env, inv, models, n):
     shutil.rmtree(models, ignore_errors=True)
     shutil.copytree(ROOT / "lab" / "model_repository", models)
     fleet(env, "absent", [NODE])
-    fleet(env, "present", [NODE])
+    for attempt in range(3):  # on a loaded host lab/fleet.yml may ask systemd before the node has booted it
+        try:
+            fleet(env, "present", [NODE])
+            break
+        except SystemExit:
+            if attempt == 2:
+                raise
+            time.sleep(10)
     time.sleep(5)  # the node's own start-up, off the clock
     bare = site(checkout_dir, env, inv, models)
     with (models / "identity" / "1" / "model.py").open("a") as handle:

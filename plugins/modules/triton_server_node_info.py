@@ -17,8 +17,8 @@ description:
   - Reads, each only when its option is set, the image's ID (O(image)), whether a Python can run the node's model
     validator (O(validator_python)), the models the role's last run managed (O(managed_models_record)), the holder of
     the role's lock (O(lock_path)), and the digest of each model of a model repository (O(repository)).
-  - Run with C(delegate_to=localhost) and only O(repository), it takes the digests of the controller's repository:
-    both sides use one digest (plugins/module_utils/_tree_digest.py), so equal digests mean equal files.
+  - Run with C(delegate_to=localhost) and only O(repository), it takes the digests of the controller's repository.
+    Both sides use one digest (C(plugins/module_utils/_tree_digest.py)), so equal digests mean equal files.
 author:
   - gpufleet.triton maintainers (@gpufleet)
 attributes:
