@@ -19,7 +19,7 @@ staged copy, compared with the controller's digests), which model_stage's per-fi
 
 Each way is one ansible-playbook run of a play (the tasks as the role would run them) minus a run of a play that
 only pings. Run from the checkout after `make lab`.
-Usage: model_stage.py [--standard] [size of the weights file in MiB, default 1024]
+Usage: model_stage.py [--standard [--runs N, default 3]] [size of the weights file in MiB, default 1024]
 """
 
 import json
@@ -69,7 +69,10 @@ def main():
     args = sys.argv[1:]
     if "--standard" in args:
         args.remove("--standard")
-        standard(int(args[0]) if args else 1024)
+        runs = int(args.pop(args.index("--runs") + 1)) if "--runs" in args else 3
+        if "--runs" in args:
+            args.remove("--runs")
+        standard(int(args[0]) if args else 1024, runs)
         return
     mib = int(args[0]) if args else 1024
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-model-stage-", dir="/var/tmp")))
@@ -139,7 +142,7 @@ def three_nodes(env, model):
     return plain, took - ping, sum(bool(r.get("archive_shared")) for r in results.values())
 
 
-def standard(mib):
+def standard(mib, runs=3):
     """model_stage against ansible.builtin.copy and archive + unarchive (+ the digest check), first converge and a
     model change, over the Docker connection; prints a table."""
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-model-stage-std-", dir="/var/tmp")))
@@ -193,18 +196,21 @@ def standard(mib):
         for label, models in (("first converge (big + small)", ["big", "small"]), ("model change (big)", ["big"])):
             times = {}
             for way in ("model_stage", "copy", "archive+unarchive+digest"):
-                times[way] = [best(reset, played, way, models, times=1)[0] - ping for _ in range(3)]
+                times[way] = []
+                for _ in range(runs):
+                    times[way].append(best(reset, played, way, models, times=1)[0] - ping)
+                    print(f"{label}, {way}: {times[way][-1]:.2f} s", file=sys.stderr, flush=True)
             rows.append((label, times))
     finally:
         run("docker", "rm", "-f", NODE, check=False)
         shutil.rmtree(work, ignore_errors=True)
     print(f"big: config.pbtxt and 1/model.bin of {mib} MiB; small: config.pbtxt and 40 files of 64 KiB; Docker "
-          f"connection; seconds of a play minus a ping play ({ping:.2f} s), 3 runs each\n")  # fmt: skip
+          f"connection; seconds of a play minus a ping play ({ping:.2f} s), {runs} runs each\n")  # fmt: skip
     print("| staging | model_stage s (each) | copy s (each) | archive + unarchive + digest check s (each) "
           "| copy / model_stage (medians) | archive way / model_stage (medians) |")  # fmt: skip
     print("|---|---|---|---|---:|---:|")
     for label, times in rows:
-        med = {k: sorted(v)[1] for k, v in times.items()}
+        med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
         cells = " | ".join(" / ".join(f"{t:.2f}" for t in times[k]) for k in times)
         print(f"| {label} | {cells} | {med['copy'] / med['model_stage']:.2f}x "
               f"| {med['archive+unarchive+digest'] / med['model_stage']:.2f}x |")  # fmt: skip
