@@ -19,7 +19,7 @@ staged copy, compared with the controller's digests), which model_stage's per-fi
 
 Each way is one ansible-playbook run of a play (the tasks as the role would run them) minus a run of a play that
 only pings. Run from the checkout after `make lab`.
-Usage: model_stage.py [--standard [--runs N, default 3]] [size of the weights file in MiB, default 1024]
+Usage: model_stage.py [--standard [--runs N, default 3] [--ways model_stage,copy,archive+unarchive+digest]] [MiB]
 """
 
 import json
@@ -72,7 +72,10 @@ def main():
         runs = int(args.pop(args.index("--runs") + 1)) if "--runs" in args else 3
         if "--runs" in args:
             args.remove("--runs")
-        standard(int(args[0]) if args else 1024, runs)
+        chosen = args.pop(args.index("--ways") + 1).split(",") if "--ways" in args else None
+        if "--ways" in args:
+            args.remove("--ways")
+        standard(int(args[0]) if args else 1024, runs, chosen)
         return
     mib = int(args[0]) if args else 1024
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-model-stage-", dir="/var/tmp")))
@@ -142,7 +145,7 @@ def three_nodes(env, model):
     return plain, took - ping, sum(bool(r.get("archive_shared")) for r in results.values())
 
 
-def standard(mib, runs=3):
+def standard(mib, runs=3, chosen=None):
     """model_stage against ansible.builtin.copy and archive + unarchive (+ the digest check), first converge and a
     model change, over the Docker connection; prints a table."""
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-model-stage-std-", dir="/var/tmp")))
@@ -195,7 +198,7 @@ def standard(mib, runs=3):
         ping = min(played("ping", [])[0] for _ in range(2))
         for label, models in (("first converge (big + small)", ["big", "small"]), ("model change (big)", ["big"])):
             times = {}
-            for way in ("model_stage", "copy", "archive+unarchive+digest"):
+            for way in chosen or ("model_stage", "copy", "archive+unarchive+digest"):
                 times[way] = []
                 for _ in range(runs):
                     times[way].append(best(reset, played, way, models, times=1)[0] - ping)
@@ -211,9 +214,10 @@ def standard(mib, runs=3):
     print("|---|---|---|---|---:|---:|")
     for label, times in rows:
         med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-        cells = " | ".join(" / ".join(f"{t:.2f}" for t in times[k]) for k in times)
-        print(f"| {label} | {cells} | {med['copy'] / med['model_stage']:.2f}x "
-              f"| {med['archive+unarchive+digest'] / med['model_stage']:.2f}x |")  # fmt: skip
+        cells = " | ".join(" / ".join(f"{t:.2f}" for t in times.get(k, [])) or "-" for k in ways if k != "ping")
+        ratios = " | ".join(f"{med[k] / med['model_stage']:.2f}x" if k in med and "model_stage" in med else "-"
+                            for k in ("copy", "archive+unarchive+digest"))  # fmt: skip
+        print(f"| {label} | {cells} | {ratios} |")
 
 
 if __name__ == "__main__":
