@@ -22,6 +22,7 @@ TOKEN = "Bearer lb-unit-token-5f3a"  # noqa: S105 - a made-up token the output m
 class Recorder(http.server.BaseHTTPRequestHandler):
     seen: typing.ClassVar[list] = []
     ready_after = 0  # GET answers 503 this many times, then 200
+    models_ready: typing.ClassVar[set] = set()  # the models whose /v2/models/<name>/ready answers 200
 
     def log_message(self, *args):
         pass
@@ -36,13 +37,17 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         self.answer(500 if self.path == "/broken" else 200)
 
     def do_GET(self):
+        Recorder.seen.append((self.path, None, b""))
+        if self.path.startswith("/v2/models/"):
+            self.answer(200 if self.path.split("/")[3] in Recorder.models_ready else 400)
+            return
         Recorder.ready_after -= 1
         self.answer(200 if Recorder.ready_after < 0 else 503)
 
 
 @pytest.fixture
 def server():
-    Recorder.seen, Recorder.ready_after = [], 0
+    Recorder.seen, Recorder.ready_after, Recorder.models_ready = [], 0, set()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{srv.server_address[1]}"
@@ -92,6 +97,23 @@ def test_wait_ready_gives_up_after_its_seconds(hook, server):
     Recorder.ready_after = 1000
     res = hook("wait-ready", f"{server}/v2/health/ready", "1")
     assert res.returncode == 1 and res.stderr.strip() == f"{server}/v2/health/ready did not answer 200 within 1 s"
+
+
+def test_wait_ready_waits_for_each_model_too(hook, server):
+    Recorder.models_ready = {"add_sub"}
+    timer = threading.Timer(1.5, Recorder.models_ready.add, ("identity",))
+    timer.start()
+    res = hook("wait-ready", f"{server}/v2/health/ready", "20", "add_sub", "identity")
+    timer.join()
+    assert res.returncode == 0, res.stderr
+    assert ("/v2/models/identity/ready", None, b"") in Recorder.seen
+
+
+def test_wait_ready_names_the_model_that_stays_unready(hook, server):
+    Recorder.models_ready = {"add_sub"}
+    res = hook("wait-ready", f"{server}/v2/health/ready", "1", "add_sub", "identity")
+    assert res.returncode == 1
+    assert res.stderr.strip() == f"{server}/v2/models/identity/ready did not answer 200 within 1 s"
 
 
 @pytest.mark.parametrize(

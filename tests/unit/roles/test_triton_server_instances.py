@@ -42,7 +42,7 @@ FAILS = {
     "pci_only_index": "triton_server_instances[0] (main): GPU index 1 does not exist: pci_only_index has 1 NVIDIA "
     "GPU(s), indexes 0-0.",
     "bad_form": 'gpus "all" or a list of GPU indexes (0), UUIDs (GPU-...), MIG devices (0:1, MIG-...) or [] for CPU '
-    "only, extra_args a list; got http_port=8000 grpc_port=8001 metrics_port=8002 gpus=['gpu0']",
+    "only; got http_port=8000 grpc_port=8001 metrics_port=8002 gpus=['gpu0']",
 }
 
 # The role's instance checks twice in one play, as a play that applies it twice would run them.

@@ -1,4 +1,4 @@
-"""triton_server's node lock: the scripts in vars/main.yml, run by sh as the node-state read and the release do."""
+"""triton_server's node lock: files/lock.sh and files/unlock.sh, run by sh as the role runs them."""
 
 from __future__ import annotations
 
@@ -8,20 +8,16 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
-
-ROLE = Path(__file__).resolve().parents[3] / "roles" / "triton_server"
-VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
-TAKE = "lock=$1; holder=$2; stale=$3; wait=$4; " + VARS["__triton_server_lock_script"] + " echo taken"
+FILES = Path(__file__).resolve().parents[3] / "roles" / "triton_server" / "files"
 
 
 def take(lock: Path, holder: str, stale: int = 0, wait: int = 0) -> subprocess.CompletedProcess:
-    argv = ["sh", "-c", TAKE, "sh", str(lock), holder, str(stale), str(wait)]
+    argv = ["sh", str(FILES / "lock.sh"), str(lock), holder, str(stale), str(wait)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
 def release(lock: Path, holder: str) -> subprocess.CompletedProcess:
-    argv = ["sh", "-c", VARS["__triton_server_unlock_script"], "sh", str(lock), holder]
+    argv = ["sh", str(FILES / "unlock.sh"), str(lock), holder]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
 
 
@@ -37,7 +33,7 @@ def held(tmp_path: Path, holder: str, seconds: int = 0) -> Path:
 def test_a_free_lock_is_taken_and_names_its_holder(tmp_path):
     lock = tmp_path / "triton-server.lock"
     run = take(lock, "ops@ctl, run started 2026-11-26T12:00:00Z #1")
-    assert (run.returncode, run.stdout, run.stderr) == (0, "taken\n", "")
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
     assert lock.read_text() == "ops@ctl, run started 2026-11-26T12:00:00Z #1\n"
 
 
@@ -53,7 +49,7 @@ def test_a_held_lock_stops_the_second_run_and_says_who_holds_it(tmp_path):
 def test_a_lock_older_than_stale_is_broken_and_reported(tmp_path):
     lock = held(tmp_path, "dead #1", 7200)
     run = take(lock, "next #2", stale=3600)
-    assert (run.returncode, run.stdout) == (0, "taken\n")
+    assert (run.returncode, run.stdout) == (0, "")
     assert run.stderr.startswith(f"lock-broken {lock} was held by dead #1 for 720")
     assert lock.read_text() == "next #2\n"
 
@@ -72,7 +68,7 @@ def test_a_waiting_run_takes_the_lock_once_the_holder_releases_it(tmp_path):
         run = take(lock, "second #2", wait=30)
     finally:
         timer.join()
-    assert (run.returncode, run.stdout, run.stderr) == (0, "taken\n", "")
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
     assert lock.read_text() == "second #2\n"
 
 

@@ -1,14 +1,11 @@
-"""triton_server's swap of staged models into the repository (the script in vars/main.yml, run by sh)."""
+"""triton_server's swap of staged models into the repository: files/swap.sh, run by sh as the role runs it."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-import yaml
-
-VARS = Path(__file__).resolve().parents[3] / "roles" / "triton_server" / "vars" / "main.yml"
-SCRIPT = yaml.safe_load(VARS.read_text())["__triton_server_swap_script"]
+SCRIPT = Path(__file__).resolve().parents[3] / "roles" / "triton_server" / "files" / "swap.sh"
 
 
 def model(folder: Path, name: str, text: str) -> None:
@@ -18,7 +15,7 @@ def model(folder: Path, name: str, text: str) -> None:
 
 def swap(tmp_path: Path, changed: list, removed: list) -> subprocess.CompletedProcess:
     repo, prev, staging = tmp_path / "models", tmp_path / "models.previous", tmp_path / "models.staging"
-    argv = ["sh", "-c", SCRIPT, "sh", str(repo), str(prev), str(staging), str(len(changed)), *changed, *removed]
+    argv = ["sh", str(SCRIPT), str(repo), str(prev), str(staging), str(len(changed)), *changed, *removed]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
 
 
