@@ -6,19 +6,19 @@ a larger random file, over two transports: the Docker connection (the lab's) and
 transport: the plain copy (`docker cp`, `scp`: the baseline), the connection's own transfer alone (`docker exec -i
 ... dd`, which is what the Docker connection's put_file runs; `sftp`, what the SSH connection's runs),
 ansible.builtin.copy followed by a stat with sha256 (what image_cache did before), verified_copy on a node without the
-file (hashing the bytes as they arrive, its default, and after the transfer), and verified_copy again (the node has
-it). Seconds are whole ad-hoc `ansible` runs minus an `ansible -m ping`
+file, and verified_copy again (the node has it). Seconds are whole ad-hoc `ansible` runs minus an `ansible -m ping`
 run, so Ansible's start-up and one round trip are not counted against the copy. Each plain copy, transfer alone and
 first verified_copy is the best of two runs, each started after `sync` on a node without the file. Goal (issue 4):
 first copy within 1.3x of the plain copy.
 
 Run from the checkout after `make lab`. Usage: verified_copy.py [size of the large file in MiB, default 2048]
 
-`verified_copy.py become [MiB, default 2816] [rounds, default 3]` is the A/B of the fleet's path (SSH as deploy, sudo)
-with a `docker save` tarball of the lab image grown by MiB: verified_copy hashing the bytes while they arrive (a module
-call beside the transfer, on a copy of the connection) against the connection's plain transfer followed by one hash on
-the node (hash_while_arriving=false), and ansible.builtin.copy (sha1 on both sides), each on a node without the file,
-then each again on a node that has it; the variants alternate, in a rotated order each round.
+`verified_copy.py become [MiB, default 2816] [rounds, default 3]` measures the fleet's path (SSH as deploy, sudo)
+with a `docker save` tarball of the lab image grown by MiB (or BENCH_TARBALL): verified_copy (the connection's
+transfer, then one hash on the node) against ansible.builtin.copy (sha1 on both sides), each on a node without the
+file, then each again on a node that has it; the variants alternate, in a rotated order each round. (At commit
+2e4fc6a this also measured verified_copy hashing the bytes while they arrived, a thread beside the transfer: the
+A/B that removed it.)
 """
 
 import json
@@ -139,10 +139,7 @@ def become_ab(mib, rounds):
     tarball, digest = (Path(given), sha256(given)) if given else grown(work, mib)[::2]
     node = BECOME_NODE
     variants = {
-        "verified_copy, hashed while arriving (thread)": ("gpufleet.triton.verified_copy",
-                                                          {"sha256": digest, "hash_while_arriving": True}),
-        "verified_copy, transfer then one hash": ("gpufleet.triton.verified_copy",
-                                                  {"sha256": digest, "hash_while_arriving": False}),
+        "verified_copy (transfer, then one hash)": ("gpufleet.triton.verified_copy", {"sha256": digest}),
         "ansible.builtin.copy": ("ansible.builtin.copy", {}),
     }  # fmt: skip
     first = {name: [] for name in variants}
@@ -226,24 +223,22 @@ def main():
                 args = {"src": str(path), "dest": DEST, "sha256": digest, "mode": "0640"}
                 first, res = best(reset, ansible, env, transport, "gpufleet.triton.verified_copy", args)
                 sent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
-                after, _ = best(reset, ansible, env, transport, "gpufleet.triton.verified_copy",
-                                dict(args, hash_while_arriving=False))  # fmt: skip
                 again, res = ansible(env, transport, "gpufleet.triton.verified_copy", args)
                 resent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
                 rows.append((name, transport["names"], ping, path.name, size, plain, own, copy + stat - 2 * ping,
-                             first - ping, after - ping, sent, again, resent))  # fmt: skip
+                             first - ping, sent, again, resent))  # fmt: skip
     finally:
         run("docker", "rm", "-f", NODE, check=False)
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average (1 min) at start: {load:.1f}; an `ansible -m ping` run is subtracted from each Ansible run\n")
     print("| transport | file | MiB | plain copy s | connection's transfer alone s | copy + stat sha256 s "
-          "| verified_copy first s | same, hashed after the transfer s | bytes sent | first / plain "
+          "| verified_copy first s | bytes sent | first / plain "
           "| first / connection's transfer | re-run s (whole run, ping included) | bytes sent |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, (plain_name, own_name), ping, file, size, plain, own, old, first, after, sent, again, resent in rows:
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (plain_name, own_name), ping, file, size, plain, own, old, first, sent, again, resent in rows:
         print(
             f"| {name} (ping {ping:.2f} s) | {file} | {size / 2**20:.0f} | {plain:.2f} ({plain_name}) "
-            f"| {own:.2f} ({own_name}) | {old:.2f} | {first:.2f} | {after:.2f} | {sent:,} | {first / plain:.2f}x "
+            f"| {own:.2f} ({own_name}) | {old:.2f} | {first:.2f} | {sent:,} | {first / plain:.2f}x "
             f"| {first / own:.2f}x | {again:.2f} | {resent:,} |"
         )
 

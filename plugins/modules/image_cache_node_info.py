@@ -168,7 +168,7 @@ def docker(module, *args):
     binary = module.get_bin_path("docker")
     if binary is None:
         return None
-    rc, out, _err = module.run_command([binary, *args])
+    rc, out, _err = module.run_command([binary] + list(args))  # noqa: RUF005 (Python 2.7 on old nodes)
     return out.strip() if rc == 0 else None
 
 
