@@ -119,12 +119,14 @@ def node_ab(tarball, rounds):
         timed("docker", "exec", NODE, "mkdir", "-p", "/var/cache/gpufleet/images")
         timed("docker", "cp", str(tarball), f"{NODE}:{NODE_TARBALL}")
         timed("docker", "cp", str(CHECK), f"{NODE}:{NODE_CHECK}")
-        check(False)  # warms the node's page cache: every read below is the best case for a read
+        # The first read records (the role's first run); `docker cp` left the file in the page cache, so every read
+        # below is the best case for a read and the worst for the record.
         timed("docker", "exec", NODE, "python3", NODE_CHECK, NODE_TARBALL, f"--sha256={sha}", "--record")
-        probe(True)
         for r in range(rounds):
             for record in [True, False] if r % 2 == 0 else [False, True]:
-                rows[record].append((check(record), probe(record)))
+                took = (check(record), probe(record))
+                rows[record].append(took)
+                print(f"round {r} record={record}: check {took[0]:.2f} s, probe {took[1]:.2f} s", flush=True)
     finally:
         subprocess.run(["docker", "rm", "-f", NODE], capture_output=True, check=False)
         shutil.rmtree(work, ignore_errors=True)

@@ -18,7 +18,7 @@ description:
     Docker engine's data root, the ID the engine has for each of O(images), whether each of O(files) exists, the
     parsed JSON of O(state_file), and the user the module runs as.
   - One module call instead of one per question (M(ansible.builtin.stat), M(community.docker.docker_host_info),
-    M(community.docker.docker_image_info), M(ansible.builtin.slurp)): about a second each on a bare node. It reads no
+    M(community.docker.docker_image_info), M(ansible.builtin.slurp)), each about a second on a bare node. It reads no
     file's content but O(state_file)'s.
 author:
   - gpufleet.triton maintainers (@gpufleet)
