@@ -104,8 +104,7 @@ BAD = {
     "url_no_file": ({"image_cache_tarball": "http://127.0.0.1:9/images/"}, "image_cache_tarball must name a file"),
     "url_user": (
         {"image_cache_tarball": "http://127.0.0.1:9/t.tar", "image_cache_tarball_url_password": "p"},
-        "image_cache_tarball_url_username and image_cache_tarball_url_password must be strings, and a password needs a"
-        " user",
+        "image_cache_tarball_url_password needs image_cache_tarball_url_username (basic authentication)",
     ),
     "url_headers": (
         {"image_cache_tarball": "http://127.0.0.1:9/t.tar", "image_cache_tarball_url_headers": {"X-Token": 5}},

@@ -48,6 +48,10 @@ def preflight(ansible_bin, tmp_path, extra):
         (f"image_cache_source=registry {GOOD} image_cache_retention=two",
          "argument 'image_cache_retention' is of type str and we were unable to convert to int",
          "image_cache_image must"),
+        (f"image_cache_tarball=http://127.0.0.1:9/t.tar image_cache_tarball_sha256={'0' * 64} {GOOD}"
+         " image_cache_tarball_url_password=p",
+         "image_cache_tarball_url_password needs image_cache_tarball_url_username (basic authentication)",
+         "image_cache_image must"),
         (f"image_cache_source=registry {GOOD} image_cache_retention=0", "image_cache_retention >= 1 (got 10, 0)",
          "image_cache_image must"),
     ],
