@@ -6,13 +6,19 @@ a larger random file, over two transports: the Docker connection (the lab's) and
 transport: the plain copy (`docker cp`, `scp`: the baseline), the connection's own transfer alone (`docker exec -i
 ... dd`, which is what the Docker connection's put_file runs; `sftp`, what the SSH connection's runs),
 ansible.builtin.copy followed by a stat with sha256 (what image_cache did before), verified_copy on a node without the
-file (hashing the bytes as they arrive, its default, and after the transfer), and verified_copy again (the node has
-it). Seconds are whole ad-hoc `ansible` runs minus an `ansible -m ping`
+file, and verified_copy again (the node has it). Seconds are whole ad-hoc `ansible` runs minus an `ansible -m ping`
 run, so Ansible's start-up and one round trip are not counted against the copy. Each plain copy, transfer alone and
 first verified_copy is the best of two runs, each started after `sync` on a node without the file. Goal (issue 4):
 first copy within 1.3x of the plain copy.
 
 Run from the checkout after `make lab`. Usage: verified_copy.py [size of the large file in MiB, default 2048]
+
+`verified_copy.py become [MiB, default 2816] [rounds, default 3]` measures the fleet's path (SSH as deploy, sudo)
+with a `docker save` tarball of the lab image grown by MiB (or BENCH_TARBALL): verified_copy (the connection's
+transfer, then one hash on the node) against ansible.builtin.copy (sha1 on both sides), each on a node without the
+file, then each again on a node that has it; the variants alternate, in a rotated order each round. (At commit
+2e4fc6a this also measured verified_copy hashing the bytes while they arrived, a thread beside the transfer: the
+A/B that removed it.)
 """
 
 import json
@@ -24,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _lab import ROOT, TARBALL, VENV, collection_root, ssh_nodes
+from _lab import ROOT, TARBALL, VENV, collection_root, grown, ssh_nodes
 
 IMAGE = "localhost/gpufleet-lab/debian12"
 NODE = "bench-verified-copy"
@@ -117,7 +123,72 @@ def sha256(path):
     return run("sha256sum", str(path)).stdout.split()[0]
 
 
+BECOME_NODE = "bench-verified-copy-become"
+SUDOER = (
+    "set -e; id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; mkdir -p ~deploy/.ssh; "
+    "cp /root/.ssh/authorized_keys ~deploy/.ssh/; chown -R deploy ~deploy/.ssh; "
+    "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy; mkdir -p /var/cache/bench"
+)
+
+
+def become_ab(mib, rounds):
+    """The A/B table of the transfer over SSH with become (see the module's docstring)."""
+    work = collection_root(Path(tempfile.mkdtemp(prefix="bench-verified-copy-become-", dir="/var/tmp")))
+    env = ansible_env(work)
+    given = os.environ.get("BENCH_TARBALL")
+    tarball, digest = (Path(given), sha256(given)) if given else grown(work, mib)[::2]
+    node = BECOME_NODE
+    variants = {
+        "verified_copy (transfer, then one hash)": ("gpufleet.triton.verified_copy", {"sha256": digest}),
+        "ansible.builtin.copy": ("ansible.builtin.copy", {}),
+    }  # fmt: skip
+    first = {name: [] for name in variants}
+    again = {name: [] for name in variants}
+    try:
+        run("docker", "rm", "-f", node, check=False)
+        run("docker", "run", "-d", "--name", node, "--entrypoint", "sleep", IMAGE, "infinity")
+        key, addrs, opts = ssh_nodes(work, [node])
+        run("docker", "exec", node, "sh", "-c", SUDOER)
+        login = {"ansible_host": addrs[node], "ansible_user": "deploy", "ansible_ssh_private_key_file": str(key),
+                 "ansible_ssh_common_args": " ".join(opts), "ansible_become": True}  # fmt: skip
+        transport = {"ansible": ["-c", "ssh", "-e", json.dumps(login)]}
+        ping, _ = ansible(env, transport, "ansible.builtin.ping", {}, node=node)
+        with tarball.open("rb") as warm:
+            while warm.read(1 << 24):
+                pass
+        names = list(variants)
+        for r in range(rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                module, extra = variants[name]
+                args = dict(extra, src=str(tarball), dest=DEST, mode="0640", owner="root", group="root")
+                fresh(("docker", "exec", node, "rm", "-f", DEST))
+                took, res = ansible(env, transport, module, args, node=node)
+                out = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][node]
+                assert out.get("changed") and not out.get("failed"), out
+                first[name].append(took - ping)
+                took, res = ansible(env, transport, module, args, node=node)
+                out = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][node]
+                assert not out.get("changed") and not out.get("failed"), out
+                again[name].append(took - ping)
+    finally:
+        run("docker", "rm", "-f", node, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{tarball.stat().st_size / 2**20:.0f} MiB `docker save` tarball, SSH as deploy with sudo, pipelining; "
+          f"{rounds} rounds; seconds of an ad-hoc run minus an `ansible -m ping` run ({ping:.2f} s)\n")  # fmt: skip
+    print("| variant | node without the file: rounds s | median s | node with the file: rounds s | median s |")
+    print("|---|---|---:|---|---:|")
+    for name in variants:
+        print(
+            f"| {name} | {' / '.join(f'{s:.2f}' for s in first[name])} | {sorted(first[name])[rounds // 2]:.2f} "
+            f"| {' / '.join(f'{s:.2f}' for s in again[name])} | {sorted(again[name])[rounds // 2]:.2f} |"
+        )
+
+
 def main():
+    if sys.argv[1:2] == ["become"]:
+        rest = [int(a) for a in sys.argv[2:4]]
+        become_ab(*(rest + [2816, 3][len(rest) :]))
+        return
     big_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 2048
     work = collection_root(Path(tempfile.mkdtemp(prefix="bench-verified-copy-", dir="/var/tmp")))
     env = ansible_env(work)
@@ -152,24 +223,22 @@ def main():
                 args = {"src": str(path), "dest": DEST, "sha256": digest, "mode": "0640"}
                 first, res = best(reset, ansible, env, transport, "gpufleet.triton.verified_copy", args)
                 sent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
-                after, _ = best(reset, ansible, env, transport, "gpufleet.triton.verified_copy",
-                                dict(args, hash_while_arriving=False))  # fmt: skip
                 again, res = ansible(env, transport, "gpufleet.triton.verified_copy", args)
                 resent = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]["transferred"]
                 rows.append((name, transport["names"], ping, path.name, size, plain, own, copy + stat - 2 * ping,
-                             first - ping, after - ping, sent, again, resent))  # fmt: skip
+                             first - ping, sent, again, resent))  # fmt: skip
     finally:
         run("docker", "rm", "-f", NODE, check=False)
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average (1 min) at start: {load:.1f}; an `ansible -m ping` run is subtracted from each Ansible run\n")
     print("| transport | file | MiB | plain copy s | connection's transfer alone s | copy + stat sha256 s "
-          "| verified_copy first s | same, hashed after the transfer s | bytes sent | first / plain "
+          "| verified_copy first s | bytes sent | first / plain "
           "| first / connection's transfer | re-run s (whole run, ping included) | bytes sent |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, (plain_name, own_name), ping, file, size, plain, own, old, first, after, sent, again, resent in rows:
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (plain_name, own_name), ping, file, size, plain, own, old, first, sent, again, resent in rows:
         print(
             f"| {name} (ping {ping:.2f} s) | {file} | {size / 2**20:.0f} | {plain:.2f} ({plain_name}) "
-            f"| {own:.2f} ({own_name}) | {old:.2f} | {first:.2f} | {after:.2f} | {sent:,} | {first / plain:.2f}x "
+            f"| {own:.2f} ({own_name}) | {old:.2f} | {first:.2f} | {sent:,} | {first / plain:.2f}x "
             f"| {first / own:.2f}x | {again:.2f} | {resent:,} |"
         )
 

@@ -13,7 +13,7 @@ import re
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import send_to_module
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import check_room
 
 MODULE = "gpufleet.triton.verified_copy"
 
@@ -27,9 +27,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        internal = ("_tmp_src", "_src_size", "_follow", "_stall_timeout")
-        args = task_args(self, internal=internal, required=("src", "dest"))
-        ask, follow = task_bool(args, "probe", True), task_bool(args, "hash_while_arriving", True)
+        args = task_args(self, internal=("_tmp_src", "_src_size"), required=("src", "dest"))
+        ask = task_bool(args, "probe", True)
         src = controller_path(self, args["src"])
         if not os.path.isfile(src):
             raise AnsibleActionFail("src %s on the controller is not a regular file" % src)
@@ -50,9 +49,14 @@ class ActionModule(ActionBase):
                     return result
             if self._connection._shell.tmpdir is None:
                 self._make_tmp_path()
-            tmp_src = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(src))
+            tmpdir = self._connection._shell.tmpdir
+            tmp_src = self._connection._shell.join_path(tmpdir, os.path.basename(src))
+            check_room(self, src, args["dest"], src)
+            # The connection's own transfer; the module then reads the arrived file once, for its sha256.
+            self._connection.put_file(src, tmp_src)
+            self._fixup_perms2((tmpdir, tmp_src))
             args["_tmp_src"] = tmp_src
-            result.update(send_to_module(self, src, tmp_src, MODULE, args, task_vars, follow=follow))
+            result.update(self._execute_module(MODULE, module_args=args, task_vars=task_vars))
             warning = self._compression_warning()
             if warning:
                 result.setdefault("warnings", []).append(warning)

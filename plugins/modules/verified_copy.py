@@ -21,20 +21,15 @@ description:
     arrived bytes once to check them. The file replaces O(dest) (atomic rename in O(dest)'s folder) only after its
     sha256 matched; otherwise the transferred copy is removed, O(dest) is left as it was and the task fails with both
     checksums.
-  - Over the C(ssh), C(local) and C(community.docker.docker) connections, unless become switches to an unprivileged
-    user or O(hash_while_arriving=false), the node hashes the bytes while they arrive (a module call runs beside the
-    transfer), so the check costs almost no time after the last byte (RV(hashed_while_arriving)). When that reading
-    does not match (a writer that does not write in order, a stalled or failed transfer), the finished file is
-    checked once more before anything is decided. Other connections hash after the transfer.
   - The sha256 of a file already at O(dest) is remembered in an extended attribute (C(user.gpufleet.sha256)) together
-    with the file's size, modification time and inode. Later runs trust it while those three are unchanged, instead of
+    with the file's size, modification time and inode; the same record gpufleet.triton.image_cache's tarball check
+    and the converge stamp use. Later runs trust it while those three are unchanged, instead of
     reading a multi-gigabyte file again (O(checksum_cache)). File systems without user extended attributes simply
     hash every time.
 author:
   - gpufleet.triton maintainers (@gpufleet)
 extends_documentation_fragment:
   - ansible.builtin.files
-  - gpufleet.triton.arriving
 attributes:
   action:
     support: full
@@ -85,12 +80,6 @@ options:
         extended attribute on a re-run). V(false) sends the file without asking, for a caller that has just asked
         with a check-mode run of this module and knows the file is missing; it saves a module call per node. Check
         mode always asks.
-    type: bool
-    default: true
-  hash_while_arriving:
-    description:
-      - Hash the bytes on the node while they arrive, where the connection allows it (see the description). V(false)
-        hashes after the transfer, for a node whose CPUs the transfer already keeps busy.
     type: bool
     default: true
   _tmp_src:
@@ -160,17 +149,12 @@ checksum_cached:
   description: Whether the sha256 of the file already at O(dest) came from its extended attribute rather than a read.
   returned: always
   type: bool
-hashed_while_arriving:
-  description: Whether the node hashed the transferred file while it arrived rather than after the transfer.
-  returned: always
-  type: bool
 """
 
 import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ARRIVING_ARGS, sha256_while_arriving
 from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256, remember_sha256
 
 
@@ -180,7 +164,6 @@ class VerifiedCopy:
         self.dest = module.params["dest"]
         self.want = module.params["sha256"].lower()
         self.tmp_src = module.params["_tmp_src"]
-        self.follow = module.params["_follow"]
         self.cache = module.params["checksum_cache"]
         self.cached = False
 
@@ -206,8 +189,7 @@ class VerifiedCopy:
 
     def run(self):
         result = dict(
-            dest=self.dest, sha256=self.want, copied=False, transferred=0, checksum_cached=False,
-            hashed_while_arriving=False,
+            dest=self.dest, sha256=self.want, copied=False, transferred=0, checksum_cached=False
         )  # fmt: skip
         if self.tmp_src is not None:
             # second call, after the action plugin sent the file
@@ -257,15 +239,8 @@ class VerifiedCopy:
 
     def install(self):
         """Check the transferred file and move it into place."""
-        if self.follow:
-            size = self.module.params["_src_size"]
-            got, why = sha256_while_arriving(self.tmp_src, size, self.module.params["_stall_timeout"])
-            if got != self.want:
-                # Nothing is removed or decided on a reading taken while the file was still being written.
-                return dict(_recheck=why or "read while arriving, the bytes had sha256 %s" % got, changed=False)
-        else:
-            size = os.path.getsize(self.tmp_src)
-            got, _cached = file_sha256(self.tmp_src, use_cache=False)
+        size = os.path.getsize(self.tmp_src)
+        got, _cached = file_sha256(self.tmp_src, use_cache=False)
         if got != self.want:
             os.unlink(self.tmp_src)
             self.fail(
@@ -278,7 +253,7 @@ class VerifiedCopy:
         self.attributes(True)
         if self.cache:
             remember_sha256(self.dest, got)
-        return dict(size=size, copied=True, transferred=size, changed=True, hashed_while_arriving=self.follow)
+        return dict(size=size, copied=True, transferred=size, changed=True)
 
 
 def main():
@@ -290,10 +265,8 @@ def main():
             sha256=dict(type="str", required=True),
             checksum_cache=dict(type="bool", default=True),
             probe=dict(type="bool", default=True),
-            hash_while_arriving=dict(type="bool", default=True),
             _tmp_src=dict(type="path"),
             _src_size=dict(type="int", default=0),
-            **ARRIVING_ARGS,
         ),
         add_file_common_args=True,
         supports_check_mode=True,

@@ -1,7 +1,8 @@
 """gpufleet.triton.verified_copy and model_stage over SSH with become, a fleet's usual path, on a lab container.
 
-The node logs in as an unprivileged user and escalates with sudo; the tarball (the models' archive) is sent while
-the module, escalated, hashes (unpacks) it as it arrives. With and without pipelining (Ansible's default is without,
+The node logs in as an unprivileged user and escalates with sudo. verified_copy sends the tarball with the
+connection's own transfer, then the module, escalated, hashes it once; model_stage's module, escalated, unpacks the
+models' archive as it arrives. With and without pipelining (Ansible's default is without,
 which adds the module's own transfer to the connection beside the tarball's).
 """
 
@@ -86,13 +87,13 @@ def on_node(script):
 
 
 @pytest.mark.parametrize("pipelining", ["false", "true"])
-def test_sent_as_deploy_checked_as_root_while_arriving(node, pipelining):
+def test_sent_as_deploy_checked_as_root(node, pipelining):
     login, payload = node
     on_node(f"rm -f {DEST}")
     digest = hashlib.sha256(payload.read_bytes()).hexdigest()
     args = {"src": str(payload), "dest": DEST, "sha256": digest, "mode": "0640", "owner": "root", "group": "root"}
     res = copy(login, args, pipelining)
-    assert res["changed"] and res["copied"] and res["hashed_while_arriving"], res
+    assert res["changed"] and res["copied"], res
     assert on_node(f"stat -c '%U %G %a %s' {DEST}").split() == ["root", "root", "640", str(payload.stat().st_size)]
     assert on_node(f"sha256sum {DEST}").split()[0] == digest
     assert on_node("ls -A ~deploy/.ansible/tmp") == "", "the login user's temporary folder was left behind"
@@ -107,7 +108,7 @@ def test_wrong_checksum_fails_over_ssh_and_leaves_dest_alone(node, pipelining):
     wrong = "0" * 64
     res = copy(login, {"src": str(payload), "dest": DEST, "sha256": wrong}, pipelining)
     assert res["failed"] and wrong in res["msg"], res
-    assert hashlib.sha256(payload.read_bytes()).hexdigest() in res["msg"], "the decision came from a full read"
+    assert hashlib.sha256(payload.read_bytes()).hexdigest() in res["msg"], "the message names the arrived sha256"
     assert on_node(f"cat {DEST}") == "previous"
     assert on_node("ls -A /var/cache/gpufleet/images").split() == ["payload.tar"]
     assert on_node("ls -A ~deploy/.ansible/tmp") == "", "the login user's temporary folder was left behind"

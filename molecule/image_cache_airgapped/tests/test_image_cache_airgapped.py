@@ -6,6 +6,7 @@ import io
 import ipaddress
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 import time
@@ -103,8 +104,7 @@ BAD = {
     "url_no_file": ({"image_cache_tarball": "http://127.0.0.1:9/images/"}, "image_cache_tarball must name a file"),
     "url_user": (
         {"image_cache_tarball": "http://127.0.0.1:9/t.tar", "image_cache_tarball_url_password": "p"},
-        "image_cache_tarball_url_username and image_cache_tarball_url_password must be strings, and a password needs a"
-        " user",
+        "image_cache_tarball_url_password needs image_cache_tarball_url_username (basic authentication)",
     ),
     "url_headers": (
         {"image_cache_tarball": "http://127.0.0.1:9/t.tar", "image_cache_tarball_url_headers": {"X-Token": 5}},
@@ -224,14 +224,16 @@ def check_result(tasks, on_node):
 
 
 def test_controller_remembers_a_checked_tarball(host, tmp_path):
-    """The second run answers the tarball's check from the controller's record instead of reading the file again."""
+    """The second run answers the tarball's check from the record on the controller's file (extended attributes, the
+    sha256 record verified_copy and the converge stamp share) instead of reading the file again."""
     if host.backend.host != FIRST:
         pytest.skip("runs against one instance")
+    tarball = tmp_path / TARBALL.name  # a copy of its own: the lab's tarball may carry a record of earlier runs
+    shutil.copy(TARBALL, tarball)
     args = {
         "image_cache_image": IMAGE,
-        "image_cache_tarball": str(TARBALL),
+        "image_cache_tarball": str(tarball),
         "image_cache_tarball_sha256": lab_sha(),
-        "image_cache_check_record_dir": str(tmp_path / "records"),
     }
     seen = []
     for _ in range(2):
@@ -240,7 +242,7 @@ def test_controller_remembers_a_checked_tarball(host, tmp_path):
         seen.append(check_result(tasks, on_node=False))
     assert [s["cached"] for s in seen] == [False, True]
     assert seen[0] == dict(seen[1], cached=False)
-    assert len(list((tmp_path / "records").glob("*.json"))) == 1
+    assert os.getxattr(tarball, "user.gpufleet.sha256").decode().split()[0] == lab_sha()
     rc, tasks, _ = playbook_report(dict(args, image_cache_remember_checks=False))
     assert rc == 0 and check_result(tasks, on_node=False)["cached"] is False
 
@@ -253,8 +255,10 @@ def test_tarball_on_a_shared_path_is_read_once_and_remembered(host, tmp_path):
     shared = f"/srv/shared/{path.name}"
     host.check_output("mkdir -p /srv/shared")
     subprocess.run(["docker", "cp", str(path), f"{FIRST}:{shared}"], check=True)
-    records = "/var/lib/gpufleet/image-archives"
-    host.check_output(f"rm -rf {records}")
+    records = (
+        "python3 -c \"import os, sys; print(' '.join(sorted(n for n in os.listxattr(sys.argv[1]) "
+        f"if n.startswith('user.gpufleet.'))))\" {shared}"
+    )
     args = {
         "image_cache_image": "gpufleet-test/shared:v1",
         "image_cache_tarball": shared,
@@ -265,17 +269,14 @@ def test_tarball_on_a_shared_path_is_read_once_and_remembered(host, tmp_path):
     # Check mode first: the check runs and passes, and no record is written on the node.
     rc, tasks, _ = playbook_report(args, "--check")
     assert rc == 0 and check_result(tasks, on_node=True)["cached"] is False, tasks
-    assert not host.file(records).exists
+    assert host.check_output(records) == ""
 
     rc, tasks, stats = playbook_report(args)
     assert rc == 0 and stats["changed"] > 0, tasks
     assert check_result(tasks, on_node=True)["cached"] is False
     assert host.check_output("docker image inspect --format '{{.Id}}' gpufleet-test/shared:v1") == image_id
-    assert host.file(records).mode == 0o700 and host.file(records).user == "root"
-    # The record, and the lock that lets one check read the file while others wait for its record.
-    (record,) = [name for name in host.check_output(f"ls {records}").split() if name.endswith(".json")]
-    assert host.file(f"{records}/{record}").mode == 0o600
-    assert host.file(f"{records}/{record[: -len('.json')]}.lock").mode == 0o600
+    # The record is on the file: its sha256 (the one verified_copy and the converge stamp keep) and its images.
+    assert host.check_output(records) == "user.gpufleet.image-archive user.gpufleet.sha256"
     assert not host.file(f"{CACHE}/{path.name}").exists, "a shared-path tarball is loaded in place, never copied"
 
     rc, tasks, stats = playbook_report(args)
@@ -294,17 +295,15 @@ def test_tarball_on_a_shared_path_is_read_once_and_remembered(host, tmp_path):
     msg = result_of(tasks, "Fail when the tarball on the node is not a complete archive")["msg"]
     assert rc != 0 and msg == f"image archive /srv/shared/missing.tar does not exist (on {FIRST}); nothing was changed."
 
-    # One byte changed in place, with its size and modification time kept: the record no longer holds, the file is
-    # read again and the damage is found.
-    host.check_output(
-        f"m=$(stat -c %y {shared}); printf '\\377' | dd of={shared} bs=1 seek=2000 conv=notrunc status=none;"
-        f' touch -d "$m" {shared}'
-    )
+    # One byte changed in place (same size, a new modification time): the record no longer holds, the file is read
+    # again and the damage is found. (A change that puts the old modification time back is trusted, as rsync's quick
+    # check trusts it: the record is on the file, and writing it changes the file's change time.)
+    host.check_output(f"printf '\\377' | dd of={shared} bs=1 seek=2000 conv=notrunc status=none")
     rc, tasks, _ = playbook_report(args)
     msg = result_of(tasks, "Fail when the tarball on the node is not a complete archive")["msg"]
     assert rc != 0 and msg.startswith(f"checksum mismatch: {shared} has sha256 "), msg
     assert node_state(host) == before
-    host.check_output(f"rm -rf /srv/shared {records}")
+    host.check_output("rm -rf /srv/shared")
 
 
 def serve_on_node(host, port, *args):

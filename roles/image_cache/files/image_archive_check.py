@@ -3,7 +3,7 @@
 """Check a `docker save` archive (plain, gzip or zstd) without loading it; print its image ID as JSON.
 
 usage: image_archive_check.py ARCHIVE [--image NAME:TAG] [--image-id sha256:HEX] [--sha256 HEX]
-                              [--cache DIR [--cache-readonly]]
+                              [--record | --record-readonly | --no-record]
 
 Reads the whole archive once as a stream (a truncated or corrupted archive fails), finds manifest.json, takes the
 entry for NAME:TAG (or the only entry), checks that its config blob is present and hashes to the image ID and that
@@ -11,11 +11,13 @@ every layer it names is present. With --sha256, the file's own sha256 is taken o
 (a mismatch is reported before any archive error). Exit 0 with {"image_id", "repo_tags", "compression", "sha256",
 "size", "cached"}; exit 1 with {"msg"}.
 
-With --cache, what one read learnt of a complete archive (its sha256, compression, and each image's ID, tags and
-completeness) is kept in DIR, one small JSON record per archive path, and a later run answers from that record
-without reading the file while the file's inode, size, modification time and change time are those recorded (a
-rewrite, `touch`, chmod or copy-over changes at least one; `touch -d` cannot set the change time back). Archives
-that fail to read are never recorded. --cache-readonly uses a record but writes none (check mode).
+With --record, what one read learnt of a complete archive is kept on the file, in extended attributes: its sha256 in
+the record verified_copy and the converge stamp share (plugins/module_utils/_file_digest.py), and its compression and
+each image's ID, tags and completeness beside it. A later run answers from them without reading the file while the
+file's size, modification time and inode are those recorded (rsync's quick check: a rewrite, `touch` or copy-over
+changes one). Archives that fail to read are never recorded. --record-readonly uses a record but writes none (check
+mode). Where the file system keeps no user extended attributes, or the file is read-only to this user, nothing is
+kept and every run reads the file.
 Standard library only (zstd archives need the zstd program).
 """
 
@@ -27,7 +29,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import tempfile
 
 SMALL = 16 * 1024 * 1024  # members hashed while streaming: configs and index files, not layers
 RECORD_VERSION = 1
@@ -223,93 +224,73 @@ def select_image(path, archive, image, image_id):
     return entry
 
 
-class Record:
-    """What a read learnt of one archive path, valid while the file's identity (inode, size, mtime, ctime) holds."""
+# The file's sha256 record, shared with plugins/module_utils/_file_digest.py (verified_copy, the converge stamp):
+# "<sha256> <size> <mtime_ns> <inode>" in this extended attribute. The same format, so that a tarball verified_copy
+# sent is not hashed again here, and the other way round (tests/unit/roles/test_image_archive_check.py checks it).
+SHA256_XATTR = "user.gpufleet.sha256"
+# What a read found inside the archive (compression, images): JSON, valid only with a sha256 record that holds and
+# names the same sha256.
+ARCHIVE_XATTR = "user.gpufleet.image-archive"
 
-    def __init__(self, folder, path):
-        real = os.path.realpath(path)
-        self.real = real
-        self.file = os.path.join(folder, hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest() + ".json")
-        self.folder = folder
+
+class Record:
+    """What a read learnt of one archive, kept on the file itself (extended attributes) while its size, modification
+    time and inode are those recorded. A file system without user extended attributes (or a file this user may not
+    set them on) keeps nothing: every run reads the file."""
+
+    def __init__(self, path):
+        self.path = path
 
     @staticmethod
     def identity(st):
-        return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        return f"{st.st_size} {st.st_mtime_ns} {st.st_ino}"
 
     def load(self, st):
         try:
-            with open(self.file, encoding="utf-8") as f:
-                record = json.load(f)
-        except (OSError, ValueError):
+            digest, identity = os.getxattr(self.path, SHA256_XATTR).decode("ascii").split(" ", 1)
+            archive = json.loads(os.getxattr(self.path, ARCHIVE_XATTR).decode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
             return None
-        if (
-            not isinstance(record, dict)
-            or record.get("version") != RECORD_VERSION
-            or record.get("path") != self.real
-            or record.get("identity") != self.identity(st)
-        ):
+        if identity != self.identity(st) or not isinstance(archive, dict) or archive.get("sha256") != digest:
             return None
-        return record.get("archive")
+        if archive.get("version") != RECORD_VERSION:
+            return None
+        return archive
 
     def save(self, st, archive):
-        """Best effort: a cache that cannot be written only costs the next run a read."""
+        """Best effort: a record that cannot be written only costs the next run a read."""
         try:
-            os.makedirs(self.folder, mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".record-")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(
-                    {"version": RECORD_VERSION, "path": self.real, "identity": self.identity(st), "archive": archive}, f
-                )
-            os.replace(tmp, self.file)
-        except OSError:
-            return
-        self.prune()
-
-    def prune(self):
-        """Drop the records of files that are gone (a tarball replaced by the next image's), so that the folder does
-        not grow with every image a site ever used. Runs after a read of a whole archive, which dwarfs it."""
-        try:
-            names = [n for n in os.listdir(self.folder) if n.endswith(".json")]
-        except OSError:
-            return
-        for name in names:
-            record = os.path.join(self.folder, name)
-            try:
-                with open(record, encoding="utf-8") as f:
-                    path = json.load(f).get("path")
-            except (OSError, ValueError, AttributeError):
-                path = None
-            if not isinstance(path, str) or not os.path.lexists(path):
-                for stale in (record, record[: -len(".json")] + ".lock"):
-                    try:
-                        os.unlink(stale)
-                    except OSError:
-                        pass
+            os.setxattr(self.path, ARCHIVE_XATTR, json.dumps(dict(archive, version=RECORD_VERSION)).encode("utf-8"))
+            os.setxattr(self.path, SHA256_XATTR, f"{archive['sha256']} {self.identity(st)}".encode("ascii"))
+        except (OSError, AttributeError):
+            pass
 
     def lock(self):
-        """An exclusive lock on this archive's record, held until the returned file is closed: nodes of one batch
-        check the same tarball at once (one controller task per node), and all but the first then find its record
-        instead of reading the file again. None when the folder cannot hold one (the check then runs unlocked)."""
+        """An exclusive lock on the archive itself, held until the returned file is closed: nodes of one batch check
+        the same tarball at once (one controller task per node), and all but the first then find its record instead
+        of reading the file again. None when the file cannot be locked (the check then runs unlocked)."""
         try:
-            os.makedirs(self.folder, mode=0o700, exist_ok=True)
-            fd = os.open(self.file[: -len(".json")] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            held = os.fdopen(fd, "r+")
+            held = open(self.path, "rb")
         except OSError:
             return None
-        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX)
+        except OSError:
+            held.close()
+            return None
         return held
 
 
 def check(args):
     path = args.archive
     want_sha256 = args.sha256.lower()
-    if args.cache:
+    if args.record or args.record_readonly:
         try:
             st = os.stat(path)
         except OSError as exc:
             raise unreadable(path, exc) from None
-        record = Record(args.cache, path)
-        held = None if args.cache_readonly else record.lock()
+        record = Record(path)
+        held = None if args.record_readonly else record.lock()
         try:
             return checked(args, path, want_sha256, record, st)
         finally:
@@ -327,7 +308,7 @@ def checked(args, path, want_sha256, record, st):
     else:
         archive = read_archive(path, want_sha256)
         # The identity is taken before the read: a file changed while it was read is read again next time.
-        if record is not None and not args.cache_readonly and Record.identity(os.stat(path)) == Record.identity(st):
+        if record is not None and not args.record_readonly and Record.identity(os.stat(path)) == Record.identity(st):
             record.save(st, archive)
     entry = select_image(path, archive, args.image, args.image_id)
     return {
@@ -346,8 +327,9 @@ def main():
     parser.add_argument("--image", default="")
     parser.add_argument("--image-id", default="")
     parser.add_argument("--sha256", default="", help="expected sha256 of the file (hex)")
-    parser.add_argument("--cache", default="", help="folder of records of archives already read")
-    parser.add_argument("--cache-readonly", action="store_true", help="use records, write none")
+    parser.add_argument("--record", action="store_true", help="use the file's record, write one after a read")
+    parser.add_argument("--record-readonly", action="store_true", help="use the file's record, write none")
+    parser.add_argument("--no-record", dest="record", action="store_false", help="read the file (the default)")
     args = parser.parse_args()
     try:
         print(json.dumps(check(args)))

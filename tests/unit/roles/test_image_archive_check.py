@@ -110,110 +110,94 @@ def test_without_sha256_nothing_is_compared(archive):
     assert rc == 0 and out["sha256"] == sha256_of(path)
 
 
-def records(folder):
-    return sorted(p.name for p in folder.glob("*.json")) if folder.exists() else []
+def records(path):
+    """The record's extended attributes on the file: {name: value}."""
+    return {n: os.getxattr(path, n) for n in os.listxattr(path) if n.startswith("user.gpufleet.")}
 
 
-def test_a_second_check_answers_from_the_record_without_reading(archive, tmp_path):
+def test_a_second_check_answers_from_the_record_without_reading(archive):
     path, image_id = archive
-    cache = tmp_path / "records"
-    rc, first = check(path, "--image", TAG, "--sha256", sha256_of(path), "--cache", str(cache))
+    rc, first = check(path, "--image", TAG, "--sha256", sha256_of(path), "--record")
     assert rc == 0 and first["cached"] is False, first
-    assert len(records(cache)) == 1 and oct(cache.stat().st_mode & 0o777) == "0o700"
-    rc, again = check(path, "--image", TAG, "--sha256", sha256_of(path), "--cache", str(cache))
+    assert sorted(records(path)) == ["user.gpufleet.image-archive", "user.gpufleet.sha256"]
+    rc, again = check(path, "--image", TAG, "--sha256", sha256_of(path), "--record")
     assert rc == 0 and again == dict(first, cached=True)
     # The record answers other questions about the same file too: another expected sha256, the image by ID.
-    rc, out = check(path, "--sha256", "0" * 64, "--cache", str(cache))
+    rc, out = check(path, "--sha256", "0" * 64, "--record")
     assert rc == 1 and out["msg"] == f"checksum mismatch: {path} has sha256 {sha256_of(path)}, expected {'0' * 64}"
-    rc, out = check(path, "--image", "lab/other:2", "--cache", str(cache))
+    rc, out = check(path, "--image", "lab/other:2", "--record")
     assert rc == 1 and out["msg"] == f"image archive {path} does not contain lab/other:2 (it holds: {TAG})"
-    rc, out = check(path, "--image-id", image_id, "--cache", str(cache))
+    rc, out = check(path, "--image-id", image_id, "--record")
     assert rc == 0 and out["cached"] is True and out["image_id"] == image_id
 
 
-def test_a_file_changed_behind_its_record_is_read_again(archive, tmp_path):
-    """Same size and the old modification time put back: the change time still tells, and the damage is found."""
+def test_the_sha256_record_is_the_one_verified_copy_and_the_stamp_use(archive):
+    """One sha256 record per file: what the check records, _file_digest trusts, and the other way round."""
+    from ansible_collections.gpufleet.triton.plugins.module_utils import _file_digest
+
     path, _ = archive
-    cache = tmp_path / "records"
+    check(path, "--record")
+    assert _file_digest.file_sha256(str(path)) == (sha256_of(path), True)
+    # A file whose sha256 _file_digest recorded is still read once here for its images, which it records beside it.
+    other = path.with_name("other.tar")
+    shutil.copy(path, other)
+    _file_digest.file_sha256(str(other))
+    assert sorted(records(other)) == ["user.gpufleet.sha256"]
+    assert check(other, "--record")[1]["cached"] is False
+    assert check(other, "--record")[1]["cached"] is True
+
+
+def test_a_file_rewritten_behind_its_record_is_read_again(archive):
+    path, _ = archive
     whole = sha256_of(path)
-    assert check(path, "--sha256", whole, "--cache", str(cache))[0] == 0
-    before = path.stat()
+    assert check(path, "--sha256", whole, "--record")[0] == 0
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte inside the layer
     path.write_bytes(bytes(data))
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-    rc, out = check(path, "--sha256", whole, "--cache", str(cache))
+    rc, out = check(path, "--sha256", whole, "--record")
     assert rc == 1 and out["msg"].startswith(f"checksum mismatch: {path} has sha256 {sha256_of(path)}"), out
 
 
 def test_a_copy_of_the_file_has_no_record(archive, tmp_path):
     path, _ = archive
-    cache = tmp_path / "records"
-    assert check(path, "--cache", str(cache))[1]["cached"] is False
+    assert check(path, "--record")[1]["cached"] is False
     copy = tmp_path / "copy.tar"
     shutil.copy2(path, copy)
-    assert check(copy, "--cache", str(cache))[1]["cached"] is False
-    assert len(records(cache)) == 2
+    assert check(copy, "--record")[1]["cached"] is False
 
 
-def test_failed_archives_are_not_recorded(archive, tmp_path):
+def test_failed_archives_are_not_recorded(archive):
     path, _ = archive
-    cache = tmp_path / "records"
     path.write_bytes(path.read_bytes()[: 2 * 1024 * 1024])
     for _ in range(2):
-        rc, out = check(path, "--cache", str(cache))
+        rc, out = check(path, "--record")
         assert rc == 1 and "is corrupted or truncated" in out["msg"], out
-    assert records(cache) == []
+    assert records(path) == {}
 
 
-def test_readonly_uses_records_and_writes_none(archive, tmp_path):
+def test_readonly_uses_records_and_writes_none(archive):
     path, _ = archive
-    cache = tmp_path / "records"
-    rc, out = check(path, "--cache", str(cache), "--cache-readonly")
-    assert rc == 0 and out["cached"] is False and not cache.exists()
-    check(path, "--cache", str(cache))
-    rc, out = check(path, "--cache", str(cache), "--cache-readonly")
+    rc, out = check(path, "--record-readonly")
+    assert rc == 0 and out["cached"] is False and records(path) == {}
+    check(path, "--record")
+    rc, out = check(path, "--record-readonly")
     assert rc == 0 and out["cached"] is True
 
 
-def test_a_damaged_record_is_ignored(archive, tmp_path):
+def test_a_damaged_record_is_ignored(archive):
     path, _ = archive
-    cache = tmp_path / "records"
-    check(path, "--cache", str(cache))
-    (record,) = cache.glob("*.json")
-    record.write_text("{not json")
-    rc, out = check(path, "--cache", str(cache))
+    check(path, "--record")
+    os.setxattr(path, "user.gpufleet.image-archive", b"{not json")
+    rc, out = check(path, "--record")
     assert rc == 0 and out["cached"] is False and out["sha256"] == sha256_of(path)
-    assert json.loads(record.read_text())["archive"]["sha256"] == sha256_of(path)
+    assert json.loads(records(path)["user.gpufleet.image-archive"])["sha256"] == sha256_of(path)
 
 
-def test_records_of_files_that_are_gone_are_pruned_by_the_next_read(archive, tmp_path):
-    path, _ = archive
-    cache = tmp_path / "records"
-    old = tmp_path / "old.tar"
-    shutil.copy2(path, old)
-    check(old, "--cache", str(cache))
-    check(path, "--cache", str(cache))
-    (cache / "junk.json").write_text("{not json")
-    assert len(records(cache)) == 3
-    old.unlink()
-    # Answers from a record write nothing and prune nothing; the next read of a whole archive prunes.
-    assert check(path, "--cache", str(cache))[1]["cached"] is True and len(records(cache)) == 3
-    new = tmp_path / "new.tar"
-    shutil.copy2(path, new)
-    assert check(new, "--cache", str(cache))[1]["cached"] is False
-    assert records(cache) == sorted(
-        f"{hashlib.sha256(os.path.realpath(p).encode()).hexdigest()}.json" for p in (path, new)
-    )
-
-
-def test_checks_of_one_tarball_at_once_read_it_once(archive, tmp_path):
+def test_checks_of_one_tarball_at_once_read_it_once(archive):
     """The nodes of a batch check the controller's tarball at once (a controller task each): one reads it, the others
     wait for its record and answer from it."""
     path, _ = archive
-    cache = tmp_path / "records"
-    cmd = [sys.executable, str(SCRIPT), str(path), "--image", TAG, "--sha256", sha256_of(path), f"--cache={cache}"]
+    cmd = [sys.executable, str(SCRIPT), str(path), "--image", TAG, "--sha256", sha256_of(path), "--record"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(6)]
     results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs), results

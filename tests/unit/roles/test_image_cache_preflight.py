@@ -1,4 +1,5 @@
-"""image_cache's first check names only the settings that are wrong (real ansible-playbook on this host)."""
+"""image_cache's first checks name only the settings that are wrong (real ansible-playbook on this host): the
+role's argument spec (types, choices), then tasks/preflight.yml (formats, variables against each other)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ PLAY = """
 - hosts: localhost
   gather_facts: false
   tasks:
+    # What Ansible runs before the role's main tasks: the entry point's argument spec.
+    - ansible.builtin.validate_argument_spec:
+        argument_spec: "{{ (lookup('ansible.builtin.file', spec) | from_yaml).argument_specs.main.options }}"
+      vars:
+        spec: "{{ lookup('ansible.builtin.env', 'ANSIBLE_ROLES_PATH') }}/image_cache/meta/argument_specs.yml"
     - ansible.builtin.include_role:
         name: gpufleet.triton.image_cache
         tasks_from: preflight.yml
@@ -24,7 +30,8 @@ def preflight(ansible_bin, tmp_path, extra):
     (tmp_path / "play.yml").write_text(PLAY)
     cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(tmp_path / "play.yml"), "-i", "localhost,",
            "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", "-e", extra]  # fmt: skip
-    env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+               ANSIBLE_ROLES_PATH=str(Path(__file__).resolve().parents[3] / "roles"))  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
     return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
 
@@ -32,12 +39,21 @@ def preflight(ansible_bin, tmp_path, extra):
 @pytest.mark.parametrize(
     ("extra", "named", "not_named"),
     [
-        (f"image_cache_source=bogus {GOOD}", "image_cache_source must be registry, tarball or seed (got bogus)",
+        (f"image_cache_source=bogus {GOOD}", "image_cache_source must be one of: registry, tarball, seed, got: bogus",
          "image_cache_image must"),
         ("image_cache_source=registry image_cache_image=NoTag", "image_cache_image must be an image reference",
          "image_cache_source must"),
         (f"image_cache_source=registry {GOOD} image_cache_expected_image_id=abc",
          "image_cache_expected_image_id must be empty or sha256:<64 hex> (got abc)", "image_cache_image must"),
+        (f"image_cache_source=registry {GOOD} image_cache_retention=two",
+         "argument 'image_cache_retention' is of type str and we were unable to convert to int",
+         "image_cache_image must"),
+        (f"image_cache_tarball=http://127.0.0.1:9/t.tar image_cache_tarball_sha256={'0' * 64} {GOOD}"
+         " image_cache_tarball_url_password=p",
+         "image_cache_tarball_url_password needs image_cache_tarball_url_username (basic authentication)",
+         "image_cache_image must"),
+        (f"image_cache_source=registry {GOOD} image_cache_retention=0", "image_cache_retention >= 1 (got 10, 0)",
+         "image_cache_image must"),
     ],
 )  # fmt: skip
 def test_only_the_wrong_setting_is_named(ansible_bin, tmp_path, extra, named, not_named):
