@@ -17,9 +17,9 @@ description:
     templated values, secrets included, which never leave the controller), the facts named in O(facts), this
     collection's code (its roles, plugins and playbooks), and the files below O(paths) on the controller (for example
     the model repository that is deployed to the nodes).
-  - Each file enters with its path relative to the folder given and its mode. Files up to 1 MiB below O(paths) enter
-    by content; larger ones by size and modification time, so that multi-gigabyte model weights are not read on every
-    run. The collection's files all enter by content.
+  - Files enter by their path relative to the folder given and the sha256 of their content (compiled Python left out),
+    the digest triton_server compares models with. A file of 1 MiB or more is read once while it is unchanged; its
+    sha256 is recorded on it (an extended attribute) with its size, modification time and inode.
   - A variable that cannot be templated yet (it refers to a fact set later in the run) enters as its error text, which
     is the same on every run.
 author:
@@ -63,33 +63,11 @@ import os
 
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
+from ansible_collections.gpufleet.triton.plugins.module_utils._tree_digest import tree_digest
 
 # this file is <collection>/plugins/lookup/converge_digest.py
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CODE_FOLDERS = ("roles", "plugins", "playbooks")
-CONTENT_LIMIT = 1024 * 1024  # bytes: larger files below O(paths) enter by size and modification time
-
-
-def tree_digest(top, content_limit=None):
-    """sha256 (hex) of the files at or below top: each one's path relative to top, mode, and the sha256 of its content
-    (up to content_limit bytes; larger files: size and modification time). Compiled Python is left out."""
-    digest = hashlib.sha256()
-    if not os.path.exists(top):
-        digest.update(b"absent\n")
-        return digest.hexdigest()
-    files = [top] if not os.path.isdir(top) else []
-    for folder, subfolders, names in os.walk(top):
-        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
-        files.extend(os.path.join(folder, name) for name in sorted(names) if not name.endswith(".pyc"))
-    for path in files:
-        st = os.stat(path)
-        if content_limit is None or st.st_size <= content_limit:
-            with open(path, "rb") as handle:
-                content = hashlib.sha256(handle.read()).hexdigest()
-        else:
-            content = "size %d mtime %d" % (st.st_size, st.st_mtime_ns)
-        digest.update(("%s %o %s\n" % (os.path.relpath(path, top), st.st_mode & 0o7777, content)).encode("utf-8"))
-    return digest.hexdigest()
 
 
 class LookupModule(LookupBase):
@@ -109,6 +87,6 @@ class LookupModule(LookupBase):
             "variables": values,
             "facts": dict((key, facts.get(key)) for key in self.get_option("facts")),
             "code": dict((part, tree_digest(os.path.join(COLLECTION, part))) for part in CODE_FOLDERS),
-            "paths": dict((path, tree_digest(path, CONTENT_LIMIT)) for path in self.get_option("paths") if path),
+            "paths": dict((path, tree_digest(path)) for path in self.get_option("paths") if path),
         }
         return [hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode("utf-8")).hexdigest()]

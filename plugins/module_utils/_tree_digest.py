@@ -5,13 +5,16 @@
 """One sha256 for a folder of files, and one per model folder of a model repository.
 
 The same code digests the controller's model repository and the node's live one, so that equal digests mean equal
-files. A folder's digest covers each file's path relative to the folder and its contents, not modes, owners, times
-or empty folders: what Triton reads. Links are followed, as gpufleet.triton.model_stage sends what they point to; a
+files. A folder's digest covers each file's path relative to the folder and its contents, not modes, owners, times,
+empty folders or compiled Python (``__pycache__``, which Python writes beside the code it imports): what Triton reads.
+The converge_digest lookup digests the collection's own code and the controller's model repository with it
+too. Links are followed, as gpufleet.triton.model_stage sends what they point to; a
 link to a folder already on the path (a loop) is skipped.
 
 Digest: sha256 over, for each file in the order of its relative path's bytes, ``<sha256 of the contents in hex> SP
 <relative path, UTF-8 with surrogateescape> NUL``. A file's contents' sha256 comes from the record
-_file_digest keeps on the file when that record still holds, else it is read.
+_file_digest keeps on the file when that record still holds, else it is read (and, for a file of 1 MiB or more,
+recorded, so that a large model file is read once while it is unchanged).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +24,9 @@ __metaclass__ = type
 import hashlib
 import os
 
-from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import cached_sha256, sha256_of
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256
+
+REMEMBER_FROM = 1024 * 1024  # bytes: smaller files are hashed faster than their record is written
 
 
 def _files(folder):
@@ -35,6 +40,7 @@ def _files(folder):
             dirs[:] = []
             continue
         seen.add(real)
+        dirs[:] = [name for name in dirs if name != b"__pycache__"]
         for name in files:
             path = os.path.join(current, name)
             if os.path.isfile(path):
@@ -47,7 +53,7 @@ def tree_digest(root):
     """sha256 (hex) of the files under root: their paths relative to root and their contents."""
     digest = hashlib.sha256()
     for rel, path in _files(root):
-        file_digest = cached_sha256(path) or sha256_of(path)
+        file_digest = file_sha256(path, remember=os.path.getsize(path) >= REMEMBER_FROM)[0]
         digest.update(file_digest.encode("ascii") + b" " + rel + b"\0")
     return digest.hexdigest()
 
