@@ -3,10 +3,10 @@
 
 One lab container (the debian12 instance image, sshd added) receives a model folder holding a config and one large
 weights file (random bytes), over the Docker connection (the lab's) and SSH (a fleet's). For each: the plain copy of
-the folder (`docker cp`, `scp -r`: the baseline), model_stage unpacking the archive as it arrives (its default), and
-model_stage unpacking after the transfer (`unpack_while_arriving: false`). Seconds are whole ad-hoc `ansible` runs
-minus an `ansible -m ping` run; each is the best of two, each started after `sync` on a node without the model.
-The controller packs the archive before sending it, so both model_stage columns include that packing.
+the folder (`docker cp`, `scp -r`: the baseline) and model_stage (the connection's transfer, then the node unpacks
+the archive). Seconds are whole ad-hoc `ansible` runs minus an `ansible -m ping` run; each is the best of two, each
+started after `sync` on a node without the model. The controller packs the archive before sending it, so the
+model_stage column includes that packing.
 A second table stages the model into three containers at once over the Docker connection, against three `docker cp`
 at once: the controller packs the archive once for the three (RV archive_shared), as in a rollout.
 
@@ -96,26 +96,20 @@ def main():
             ping, _ = ansible(env, transport, "ansible.builtin.ping", {})
             plain, _ = best(reset, timed, *transport["plain"](model))
             args = {"src": str(model.parent), "dest": DEST, "models": ["big"]}
-            seconds = {}
-            for arriving in (True, False):
-                took, res = best(reset, ansible, env, transport, "gpufleet.triton.model_stage",
-                                 dict(args, unpack_while_arriving=arriving))  # fmt: skip
-                result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]
-                assert result["changed"] and result["unpacked_while_arriving"] == arriving, result
-                seconds[arriving] = took - ping
-            rows.append((name, ping, transport["name"], plain, seconds[True], seconds[False]))
+            took, res = best(reset, ansible, env, transport, "gpufleet.triton.model_stage", args)
+            result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]
+            assert result["changed"], result
+            rows.append((name, ping, transport["name"], plain, took - ping))
         fleet = three_nodes(env, model)
     finally:
         for node in FLEET:
             run("docker", "rm", "-f", node, check=False)
         shutil.rmtree(work, ignore_errors=True)
     print(f"model: config.pbtxt and 1/model.bin of {mib} MiB; an `ansible -m ping` run is subtracted from each\n")
-    print("| transport | plain copy s | model_stage, unpacked as it arrives s | unpacked after the transfer s "
-          "| as it arrives / plain | after / plain |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, ping, plain_name, plain, arriving, after in rows:
-        print(f"| {name} (ping {ping:.2f} s) | {plain:.2f} ({plain_name}) | {arriving:.2f} | {after:.2f} "
-              f"| {arriving / plain:.2f}x | {after / plain:.2f}x |")  # fmt: skip
+    print("| transport | plain copy s | model_stage s | model_stage / plain |")
+    print("|---|---:|---:|---:|")
+    for name, ping, plain_name, plain, took in rows:
+        print(f"| {name} (ping {ping:.2f} s) | {plain:.2f} ({plain_name}) | {took:.2f} | {took / plain:.2f}x |")
     plain, took, shared = fleet
     print("\nthree nodes at once over the Docker connection (an `ansible -m ping` of the three subtracted)\n")
     print("| plain copy s (three `docker cp` at once) | model_stage s | nodes sent an archive packed for another "

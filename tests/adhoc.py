@@ -6,8 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 
@@ -52,23 +50,3 @@ def run_module_file(name, args, timeout=60):
     )  # fmt: skip
     assert proc.stdout, proc.stderr
     return json.loads(proc.stdout)
-
-
-def write_arriving(path, pieces, marker=".sent", marker_after=0.0):
-    """A writer on another thread, as a connection's transfer seen from the node: (offset, bytes, pause before)
-    pieces, then the end-of-transfer marker next to the file (".sent", ".aborted" or None for none). Started; join
-    it."""
-
-    def write():
-        with open(path, "wb", buffering=0) as handle:
-            for offset, data, pause in pieces:
-                time.sleep(pause)
-                handle.seek(offset)
-                handle.write(data)
-        if marker:
-            time.sleep(marker_after)
-            Path(str(path) + marker).touch()
-
-    thread = threading.Thread(target=write)
-    thread.start()
-    return thread

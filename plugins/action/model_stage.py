@@ -19,8 +19,8 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import room_shortfall, send_to_module
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._room import check_room, room_shortfall
 
 MODULE = "gpufleet.triton.model_stage"
 
@@ -153,9 +153,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        internal = ("_tmp_src", "_manifest", "_src_size", "_follow", "_stall_timeout")
-        args = task_args(self, internal=internal, required=("src", "dest", "models"))
-        follow = task_bool(args, "unpack_while_arriving", True)
+        args = task_args(self, internal=("_tmp_src", "_manifest"), required=("src", "dest", "models"))
         models = args["models"]
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise AnsibleActionFail("models must be a list of folder names, got %r" % (models,))
@@ -179,9 +177,14 @@ class ActionModule(ActionBase):
             args.update(src=src, _manifest=manifest)
             if self._connection._shell.tmpdir is None:
                 self._make_tmp_path()
-            remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "models.tar")
-            args.update(_tmp_src=remote, _src_size=os.path.getsize(archive_path))
-            result.update(send_to_module(self, archive_path, remote, MODULE, args, task_vars, follow, what))
+            tmpdir = self._connection._shell.tmpdir
+            remote = self._connection._shell.join_path(tmpdir, "models.tar")
+            check_room(self, archive_path, args["dest"], what)
+            # The connection's own transfer; the module then unpacks the arrived archive once, checking each file.
+            self._connection.put_file(archive_path, remote)
+            self._fixup_perms2((tmpdir, remote))
+            args["_tmp_src"] = remote
+            result.update(self._execute_module(MODULE, module_args=args, task_vars=task_vars))
             result["archive_shared"] = not packed
             return result
         finally:

@@ -13,7 +13,7 @@ import re
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
-from ansible_collections.gpufleet.triton.plugins.plugin_utils._send_beside import check_room
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._room import check_room
 
 MODULE = "gpufleet.triton.verified_copy"
 

@@ -23,11 +23,8 @@ description:
     node. A file
     whose sha256 differs from the controller's, or a file missing from the archive, fails the task naming the file and
     both checksums, and the models staged by this task are removed again.
-  - Over the C(ssh), C(local) and C(community.docker.docker) connections (unless become switches to an unprivileged
-    user, or O(unpack_while_arriving=false)) the node unpacks the archive while it arrives, so the unpacking ends
-    about when the last byte lands (RV(unpacked_while_arriving)). Whatever goes wrong in that reading (a writer that
-    does not write in order, a stalled or failed transfer, a damaged archive, a file whose sha256 differs) removes
-    what it staged, and the finished archive is unpacked once more, which decides as described above.
+  - The node unpacks the archive once it has arrived, in one module call. A damaged archive, or a failure to write a
+    file, likewise fails the task and removes the models staged by this task.
   - Compared with M(ansible.builtin.copy) of a folder, which costs one or two module calls per file, this costs one
     transfer and one module call for any number of files; a repository of many versions and files is sent as fast
     as a single file of the same size.
@@ -37,8 +34,6 @@ description:
     link loop or a special file (socket, device, FIFO) fails the task before anything is sent.
 author:
   - gpufleet.triton maintainers (@gpufleet)
-extends_documentation_fragment:
-  - gpufleet.triton.arriving
 attributes:
   action:
     support: full
@@ -88,12 +83,6 @@ options:
   group:
     description: Group of the staged files and folders; by default the primary group of the user the module runs as.
     type: str
-  unpack_while_arriving:
-    description:
-      - Unpack the archive on the node while it arrives, where the connection allows it (see the description).
-        V(false) unpacks after the transfer, for a node whose CPUs or disk the transfer already keeps busy.
-    type: bool
-    default: true
   _tmp_src:
     description: Internal, set by the action plugin to the archive's path on the node; never set it in a task.
     type: path
@@ -102,16 +91,16 @@ options:
       - Internal, set by the action plugin; maps each path in the archive to its sha256 (empty for a folder). Never
         set it in a task.
     type: dict
-  _src_size:
-    description: Internal, set by the action plugin to the archive's size; never set it in a task.
-    type: int
-    default: 0
 notes:
   - The archive is written to Ansible's local temporary folder for the run first (C(DEFAULT_LOCAL_TMP); the
     connection plugins send files, not streams) and is removed when the run ends. The controller needs free space
     for one copy of each set of models staged during the run, however many nodes receive it; a folder that would be
     left with less than the smaller of 1 GiB and 5% of its file system fails the task before packing, naming the
     folder and the sizes (set C(local_tmp) in C(ansible.cfg) to a folder with room).
+  - Before the archive is sent, the action plugin checks that the file system of the node's temporary folder
+    (C(ansible_remote_tmp); by default the login user's C(~/.ansible/tmp), usually on the root file system) can take
+    it and still keep the smaller of 1 GiB and 5% of it free. Otherwise the task fails naming the folder, its free
+    space and the archive's size, so that a multi-GB transfer never fills the root file system of a serving node.
 seealso:
   - module: ansible.builtin.copy
   - module: gpufleet.triton.model_repository_info
@@ -149,10 +138,6 @@ bytes:
   returned: always
   type: int
   sample: 102760448
-unpacked_while_arriving:
-  description: Whether the node unpacked the archive while it arrived rather than after the transfer.
-  returned: always
-  type: bool
 archive_shared:
   description:
     - Whether the archive sent had been packed earlier in this run, for another node that needed the same files
@@ -173,15 +158,10 @@ import shutil
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._arriving import ARRIVING_ARGS, ArrivalError, ArrivingFile
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
 from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import group_id, user_id
 
 CHUNK = 1024 * 1024
-
-
-class Recheck(Exception):
-    """A reading taken while the archive arrived did not check out; the finished archive is read once more."""
 
 
 class ModelStage:
@@ -192,12 +172,9 @@ class ModelStage:
         self.manifest = module.params["_manifest"] or {}
         self.uid, self.gid = self.owner_ids()
         self.created = []
-        self.follow = module.params["_follow"]
 
     def fail(self, msg):
         self.remove_staged()
-        if self.follow:
-            raise Recheck(msg)
         self.module.fail_json(msg=msg, dest=self.dest, models=self.models)
 
     def owner_ids(self):
@@ -275,18 +252,10 @@ class ModelStage:
         if got != want:
             self.fail("%s arrived on the node with sha256 %s, the controller sent %s" % (member.name, got, want))
 
-    def archive(self):
-        """The archive, read from the finished file, or as it arrives (a stream: tarfile then never seeks)."""
-        params = self.module.params
-        if not self.follow:
-            return tarfile.open(params["_tmp_src"], mode="r:")
-        arriving = ArrivingFile(params["_tmp_src"], params["_src_size"], params["_stall_timeout"])
-        return tarfile.open(fileobj=arriving, mode="r|")
-
     def unpack(self):
         seen, size = set(), 0
         try:
-            with self.archive() as archive:
+            with tarfile.open(self.module.params["_tmp_src"], mode="r:") as archive:
                 for member in archive:
                     path = self.member_path(member)
                     if member.isdir():
@@ -299,8 +268,6 @@ class ModelStage:
                     seen.add(member.name)
         except (tarfile.TarError, EOFError) as exc:
             self.fail("the archive of %s arrived damaged: %s" % (", ".join(self.models), exc))
-        except ArrivalError as exc:
-            self.fail(str(exc))
         except OSError as exc:
             self.fail("cannot write %s: %s" % (exc.filename or self.dest, exc.strerror))
         missing = sorted(set(self.manifest) - seen)
@@ -313,10 +280,7 @@ class ModelStage:
             error = model_name_error(name)
             if error:
                 self.module.fail_json(msg="models: " + error)
-        result = dict(
-            dest=self.dest, models=self.models, files=0, bytes=0, removed=[], changed=bool(self.models),
-            unpacked_while_arriving=False,
-        )  # fmt: skip
+        result = dict(dest=self.dest, models=self.models, files=0, bytes=0, removed=[], changed=bool(self.models))
         if not self.models or self.module.check_mode or not self.module.params["_tmp_src"]:
             return result
         if not os.path.isdir(self.dest):
@@ -326,11 +290,7 @@ class ModelStage:
             result["removed"] = self.remove_others()
         for model in self.models:
             self.clear(model)
-        try:
-            result["files"], result["bytes"] = self.unpack()
-        except Recheck as exc:
-            return dict(result, changed=False, _recheck=str(exc))
-        result["unpacked_while_arriving"] = self.follow
+        result["files"], result["bytes"] = self.unpack()
         return result
 
 
@@ -341,13 +301,10 @@ def main():
             models=dict(type="list", elements="str", required=True),
             dest=dict(type="path", required=True),
             exclusive=dict(type="bool", default=False),
-            unpack_while_arriving=dict(type="bool", default=True),
             owner=dict(type="str"),
             group=dict(type="str"),
             _tmp_src=dict(type="path"),
             _manifest=dict(type="dict"),
-            _src_size=dict(type="int", default=0),
-            **ARRIVING_ARGS,
         ),
         supports_check_mode=True,
     )

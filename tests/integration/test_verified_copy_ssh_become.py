@@ -1,9 +1,9 @@
 """gpufleet.triton.verified_copy and model_stage over SSH with become, a fleet's usual path, on a lab container.
 
-The node logs in as an unprivileged user and escalates with sudo. verified_copy sends the tarball with the
-connection's own transfer, then the module, escalated, hashes it once; model_stage's module, escalated, unpacks the
-models' archive as it arrives. With and without pipelining (Ansible's default is without,
-which adds the module's own transfer to the connection beside the tarball's).
+The node logs in as an unprivileged user and escalates with sudo. verified_copy and model_stage send the tarball or
+the models' archive with the connection's own transfer; then the module, escalated, hashes the tarball once or
+unpacks the archive, checking each file. With and without pipelining (Ansible's default is without, which adds the
+module's own transfer to the connection beside the tarball's).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_wrong_checksum_fails_over_ssh_and_leaves_dest_alone(node, pipelining):
 
 
 @pytest.mark.parametrize("pipelining", ["false", "true"])
-def test_models_sent_as_deploy_unpacked_as_root_while_arriving(node, pipelining, tmp_path):
+def test_models_sent_as_deploy_unpacked_as_root(node, pipelining, tmp_path):
     login, payload = node
     model = tmp_path / "models" / "weights"
     (model / "1").mkdir(parents=True)
@@ -124,7 +124,7 @@ def test_models_sent_as_deploy_unpacked_as_root_while_arriving(node, pipelining,
     staging = "/srv/triton/models.staging"
     args = {"src": str(model.parent), "dest": staging, "models": ["weights"], "owner": "root", "group": "root"}
     res = copy(login, args, pipelining, module="gpufleet.triton.model_stage")
-    assert res["changed"] and res["files"] == 2 and res["unpacked_while_arriving"], res
+    assert res["changed"] and res["files"] == 2, res
     listing = on_node(f"cd {staging} && find weights -printf '%p %y %u %m\\n' | sort").splitlines()
     assert listing == [
         "weights d root 755",

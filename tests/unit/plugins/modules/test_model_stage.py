@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from adhoc import run_adhoc, run_module_file, write_arriving
+from adhoc import run_adhoc, run_module_file
 from ansible.errors import AnsibleActionFail
 from ansible_collections.gpufleet.triton.plugins.action.model_stage import (
     archive_size,
@@ -61,7 +61,6 @@ def test_stages_models_in_one_transfer_with_modes(ansible_bin, repo):
     (dest / "other" / "keep.txt").write_text("not managed by this task")
     res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["add_sub", "echo"]))
     assert res["changed"] and res["models"] == ["add_sub", "echo"]
-    assert res["unpacked_while_arriving"], "over the local connection the node unpacks the archive as it arrives"
     assert res["files"] == 6 and res["bytes"] == sum(p.stat().st_size for p in src.rglob("*") if p.is_file())
     assert tree(dest / "add_sub") == tree(src / "add_sub")
     assert (dest / "add_sub" / "2" / "model.py").read_bytes() == (src / "add_sub" / "2" / "model.py").read_bytes()
@@ -202,72 +201,6 @@ def test_internal_options_cannot_be_set_by_a_task(ansible_bin, repo):
     src, dest, remote_tmp = repo
     res = stage(ansible_bin, remote_tmp, dict(src=str(src), dest=str(dest), models=["echo"], _tmp_src="/etc/passwd"))
     assert res["failed"] and "_tmp_src" in res["msg"]
-
-
-def following(src, dest, path, manifest, **extra):
-    """Module arguments for unpacking the archive at path + ".arriving" as it arrives."""
-    args = dict(
-        src=str(src), dest=str(dest), models=["add_sub", "echo"], _tmp_src=str(path) + ".arriving",
-        _manifest=manifest, _src_size=path.stat().st_size, _follow=True, _stall_timeout=20,
-    )  # fmt: skip
-    return dict(args, **extra)
-
-
-def test_unpacked_as_it_arrives(archive):
-    src, dest, path, manifest = archive
-    data = path.read_bytes()
-    third = len(data) // 3
-    pieces = [(start, data[start : start + third + 2], 0.2) for start in (0, third, 2 * third)]
-    args = following(src, dest, path, manifest)
-    writer = write_arriving(args["_tmp_src"], pieces)
-    res = run_module(args)
-    writer.join()
-    assert res["changed"] and res["unpacked_while_arriving"] and res["files"] == 6, res
-    assert tree(dest / "add_sub") == tree(src / "add_sub")
-    assert (dest / "add_sub" / "2" / "model.py").read_bytes() == (src / "add_sub" / "2" / "model.py").read_bytes()
-
-
-def test_an_archive_written_out_of_order_is_unpacked_again_from_the_finished_file(archive):
-    """What was read before an earlier part arrived checks out wrong: nothing staged stays, the full read decides."""
-    src, dest, path, manifest = archive
-    data = path.read_bytes()
-    half = len(data) // 2
-    args = following(src, dest, path, manifest)
-    writer = write_arriving(args["_tmp_src"], [(half, data[half:], 0.1), (0, data[:half], 1.0)])
-    res = run_module(args)
-    writer.join()
-    assert res.get("_recheck") and not res["changed"] and not res["unpacked_while_arriving"], res
-    assert os.listdir(dest) == []
-    again = run_module(dict(args, _follow=False))
-    assert again["changed"] and again["files"] == 6 and not again["unpacked_while_arriving"], again
-    assert tree(dest / "add_sub") == tree(src / "add_sub")
-
-
-def test_a_failed_transfer_stops_the_unpacking_and_removes_what_it_staged(archive):
-    src, dest, path, manifest = archive
-    data = path.read_bytes()
-    args = following(src, dest, path, manifest)
-    writer = write_arriving(args["_tmp_src"], [(0, data[: len(data) // 2], 0.1)], marker=".aborted", marker_after=0.3)
-    res = run_module(args)  # a stall timeout of 20 s, never reached
-    writer.join()
-    assert res["_recheck"] == f"the transfer stopped after {len(data) // 2} of {len(data)} bytes", res
-    assert os.listdir(dest) == []
-
-
-def test_unpacked_after_the_transfer_when_asked(ansible_bin, repo):
-    src, dest, remote_tmp = repo
-    args = dict(src=str(src), dest=str(dest), models=["add_sub", "echo"], unpack_while_arriving=False)
-    res = stage(ansible_bin, remote_tmp, args)
-    assert res["changed"] and res["files"] == 6 and not res["unpacked_while_arriving"], res
-    assert tree(dest / "add_sub") == tree(src / "add_sub")
-
-
-def test_a_bad_unpack_while_arriving_fails_before_anything_is_sent(ansible_bin, repo):
-    src, dest, remote_tmp = repo
-    args = dict(src=str(src), dest=str(dest), models=["echo"], unpack_while_arriving="maybe")
-    res = stage(ansible_bin, remote_tmp, args)
-    assert res["failed"] and res["msg"] == "unpack_while_arriving must be a boolean, got 'maybe'", res
-    assert not dest.exists()
 
 
 def test_a_run_packs_each_set_of_models_once_for_all_its_nodes(ansible_bin, repo, tmp_path):
