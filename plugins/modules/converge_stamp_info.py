@@ -23,14 +23,8 @@ description:
 author:
   - gpufleet.triton maintainers (@gpufleet)
 extends_documentation_fragment:
+  - gpufleet.triton.attributes.info_module
   - gpufleet.triton.converge_stamp
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs normally in check mode.
-  diff_mode:
-    support: none
-    description: Read-only.
 options:
   max_age:
     description:

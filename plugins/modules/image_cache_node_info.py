@@ -22,13 +22,9 @@ description:
     file's content but O(state_file)'s.
 author:
   - gpufleet.triton maintainers (@gpufleet)
+extends_documentation_fragment:
+  - gpufleet.triton.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs normally in check mode.
-  diff_mode:
-    support: none
-    description: Read-only.
   platform:
     support: full
     platforms: posix

@@ -21,13 +21,9 @@ description:
     Both sides use one digest (C(plugins/module_utils/_tree_digest.py)), so equal digests mean equal files.
 author:
   - gpufleet.triton maintainers (@gpufleet)
+extends_documentation_fragment:
+  - gpufleet.triton.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs normally in check mode.
-  diff_mode:
-    support: none
-    description: Read-only.
   platform:
     support: full
     platforms: posix
