@@ -22,7 +22,7 @@ import subprocess
 import time
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256
-from ansible_collections.gpufleet.triton.plugins.module_utils._triton_http import TritonHTTPClient, TritonUnreachable
+from ansible_collections.gpufleet.triton.plugins.module_utils._triton_http import TritonHTTPClient, assess, satisfied
 
 # 2: the stamp holds when it was written (converged_at), for max_age.
 STAMP_VERSION = 2
@@ -160,20 +160,20 @@ def snapshot_images(images):
 
 
 def snapshot_endpoints(endpoints, models, timeout):
-    """{url: state}: ready, or what is not (the server, or the models that are not ready)."""
+    """{url: state}: ready, or what is not (the server, or the models that are not ready). Healthy is what the gate
+    waits for (server_info wait_for=models_ready): the server ready and every expected model ready."""
     states = {}
     for url in endpoints:
-        client = TritonHTTPClient(url, timeout=timeout)
-        try:
-            if not client.ready():
-                states[url] = "not ready"
-                continue
-            # per-model readiness: the repository index may be restricted (explicit mode), this never is
-            missing = [name for name in sorted(models) if not client.model_ready(name)]
-        except TritonUnreachable as exc:
-            states[url] = "unreachable (%s)" % exc
-            continue
-        states[url] = "ready" if not missing else "models not ready: %s" % ", ".join(missing)
+        result = assess(TritonHTTPClient(url, timeout=timeout), dict((name, None) for name in models))
+        if "unreachable" in result:
+            states[url] = "unreachable (%s)" % result["unreachable"]
+        elif not result["ready"]:
+            states[url] = "not ready"
+        elif satisfied(result, "models_ready"):
+            states[url] = "ready"
+        else:
+            names = sorted(set(m["name"] for m in result["missing"] + result["unavailable"]))
+            states[url] = "models not ready: %s" % ", ".join(names)
     return states
 
 

@@ -188,8 +188,8 @@ def assess(client, expected):
             # An entry without state: the config failed to parse; Triton knows the directory, not the model.
             stated = [e for e in entries if e.get("state")]
             if not stated:
-                if index is not None and not entries and client.model_ready(name):
-                    continue  # repository API disabled/filtered but the model answers ready
+                if not entries and client.model_ready(name):
+                    continue  # the repository API is restricted, disabled or filtered, and the model answers ready
                 reason = (
                     "not in the repository index"
                     if not entries

@@ -16,6 +16,7 @@ class FakeTriton:
         self.index = []
         self.ready = True
         self.model_ready = {}
+        self.index_restricted = False
         self.seen_headers = []
 
     def handler(self):
@@ -49,6 +50,8 @@ class FakeTriton:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 if self.path == "/v2/repository/index":
+                    if fake.index_restricted:  # --http-restricted-api model-repository:<header>=<secret>, no header
+                        return self._send(403, {"error": "This API is restricted"})
                     return self._send(200, fake.index)
                 return self._send(404, {"error": "not found"})
 
@@ -84,6 +87,15 @@ def test_assess_parse_failure_ready_200(fake):
     assert res["ready"] and not res["models_ready"]
     assert [m["name"] for m in res["missing"]] == ["bad"]
     assert "without a state" in res["missing"][0]["reason"]
+
+
+@pytest.mark.parametrize("answers_ready", [True, False])
+def test_assess_with_a_restricted_repository_api_asks_each_model(fake, answers_ready):
+    fake.index_restricted = True
+    fake.model_ready = {"a": answers_ready}
+    res = th.assess(th.TritonHTTPClient(fake.url), {"a": None})
+    assert res["models_ready"] is answers_ready
+    assert [m["name"] for m in res["missing"]] == ([] if answers_ready else ["a"])
 
 
 def test_assess_unavailable_reason(fake):
