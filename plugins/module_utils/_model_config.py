@@ -233,11 +233,8 @@ class RepositoryValidator(BackendChecks, TensorChecks, BatchingChecks, EnsembleC
             report.locator = Locator("")
             return
         report.has_config = True
-        try:
-            with open(cfg, "rb") as f:
-                raw = f.read()
-        except (IOError, OSError) as exc:
-            report.error("cannot read %s: %s" % (cfg, exc), file=cfg)
+        raw = report.read_bytes(cfg)
+        if raw is None:
             return
         try:
             text = raw.decode("utf-8")

@@ -284,11 +284,8 @@ class BackendChecks:
     def _check_python_source(self, report, path):
         if os.path.isdir(path):
             return
-        try:
-            with open(path, "rb") as f:
-                source = f.read()
-        except (IOError, OSError) as exc:
-            report.error("cannot read %s: %s" % (path, exc), file=path)
+        source = report.read_bytes(path)
+        if source is None:
             return
         # Compiling is the costly part and its outcome depends on the source alone (the file name only labels it), so
         # identical sources (a model.py copied into every version, models generated from one template) compile once.

@@ -45,6 +45,15 @@ class ModelReport:
             return None, None
         return self.locator.find(*path)
 
+    def read_bytes(self, path, limit=-1):
+        """The bytes of a file of the model (at most limit), or None once "cannot read" is reported."""
+        try:
+            with open(path, "rb") as f:
+                return f.read(limit)
+        except (IOError, OSError) as exc:
+            self.error("cannot read %s: %s" % (path, exc), file=path)
+            return None
+
     def error(self, message, where=None, file=None, loads_anyway=False):
         """An error-level finding; loads_anyway: Triton loads the model all the same, but it cannot serve as its
         config says (two tensors of one name), so the module still fails it."""

@@ -320,11 +320,8 @@ class TensorChecks:
     def _check_string_warmup_file(self, report, path, name, expected, where):
         """A TYPE_STRING sample file holds the elements as Triton serializes them: a 4-byte little-endian length,
         then the bytes, for each element; Triton fails the sample unless there are exactly as many as the dims say."""
-        try:
-            with open(path, "rb") as f:
-                raw = f.read(1 << 24)
-        except (IOError, OSError) as exc:
-            report.error("cannot read %s: %s" % (path, exc), file=path)
+        raw = report.read_bytes(path, 1 << 24)
+        if raw is None:
             return
         count, offset = 0, 0
         while offset + 4 <= len(raw):
