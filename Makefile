@@ -67,6 +67,14 @@ sanity: venv
 unit: venv collection
 	$(call timed,$(BIN)/pytest -q tests/unit,unit tests)
 
+# Property-based tests of every module and plugin (tests/fuzz/conftest.py): the derandomized CI profile here, ten
+# times the examples at random in fuzz-long (its finds kept in .hypothesis/ for the next run).
+.PHONY: fuzz fuzz-long
+fuzz: venv collection
+	$(call timed,HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q tests/fuzz,property-based tests)
+fuzz-long: venv collection
+	$(call timed,HYPOTHESIS_PROFILE=long $(BIN)/pytest -q tests/fuzz,property-based tests (long profile))
+
 # The oldest ansible-core CI runs (meta/runtime.yml's requires_ansible; requirements.txt has the newest): the unit
 # tests again, in a venv of their own inside .venv (so git, the linters and the collection build skip it as they do .venv).
 VENV_OLDEST ?= $(VENV)/oldest
@@ -123,4 +131,4 @@ demo: host venv lab-fleet
 	$(call timed,$(BIN)/ansible-playbook site.yml -i inventories/lab,site.yml on the lab fleet)
 
 .PHONY: test
-test: host venv lint build ee-check ee-run sanity unit unit-oldest integration molecule
+test: host venv lint build ee-check ee-run sanity unit fuzz unit-oldest integration molecule
