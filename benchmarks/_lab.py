@@ -16,12 +16,23 @@ TARBALL = LAB / "images" / "tritonserver-24.10-py3-lab-cpu.tar"
 IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
 
 
-def collection_root(folder: Path) -> Path:
-    """folder/ansible_collections/gpufleet/triton -> this checkout, so that a copy installed in
+def collection_root(folder: Path, checkout: Path = ROOT) -> Path:
+    """folder/ansible_collections/gpufleet/triton -> this checkout (or another), so that a copy installed in
     ~/.ansible/collections is never the one measured; pass folder as ANSIBLE_COLLECTIONS_PATH."""
     (folder / "ansible_collections" / "gpufleet").mkdir(parents=True)
-    (folder / "ansible_collections" / "gpufleet" / "triton").symlink_to(ROOT)
+    (folder / "ansible_collections" / "gpufleet" / "triton").symlink_to(checkout)
     return folder
+
+
+def checkout(rev: str, work: Path) -> tuple:
+    """(folder, label) of a revision: the working tree itself for '.', else a temporary git worktree in work."""
+    if rev == ".":
+        return ROOT, "working tree"
+    folder = work / f"rev-{rev.replace('/', '-')}"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT, check=True, capture_output=True)
+    return folder, subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def fleet(env: dict, state: str, nodes: list) -> None:

@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 from statistics import median
 
-from _lab import IMAGE, LAB, ROOT, VENV, collection_root, fleet_inventory
+from _lab import IMAGE, LAB, ROOT, VENV, checkout, collection_root, fleet_inventory
 
 UPGRADE_TAG = "24.10-py3-lab-cpu-upgrade"
 FLEET = "bench-fleet"
@@ -172,15 +172,19 @@ def tree_rss(root_pid: int) -> int:
     return total
 
 
-def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path, check: bool = True) -> dict:
-    """Run cmd: wall and CPU seconds (it and everything it waited for), peak memory, load, host-tasks. A failed run
-    ends the benchmark, unless check is false (then "rc" says it failed)."""
-    env = dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="bench-fleet-cp-"))
+def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path, check: bool = True, cwd: Path = ROOT) -> dict:
+    """Run cmd: wall and CPU seconds (it and everything it waited for), peak memory, load, host-tasks, and what each
+    task cost (benchmarks/callback_plugins/task_cost.py). A failed run ends the benchmark, unless check is false (then
+    "rc" says it failed)."""
+    costs = log.with_suffix(".tasks.json")
+    env = dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="bench-fleet-cp-"),
+               ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "benchmarks" / "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="task_cost", GPUFLEET_TASK_COST=str(costs))  # fmt: skip
     load_start = float(Path("/proc/loadavg").read_text().split()[0])
     before = os.times()
     start = time.monotonic()
     with log.open("w") as out:
-        proc = subprocess.Popen(cgroup.start(cmd), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cgroup.start(cmd), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         sampled, loads, done = [0], [], threading.Event()
 
         def sample():
@@ -213,6 +217,7 @@ def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path, check: bool = 
         "tasks": tasks,
         "changed": sum(int(m[2]) for m in recap),
         "rc": rc,
+        "task_costs": json.loads(costs.read_text()) if costs.exists() else {},
     }
 
 
@@ -368,6 +373,91 @@ def ab_table(n: int, res: dict, cgroup: Cgroup) -> str:
     return "\n".join(lines)
 
 
+REVS_FLEET = "rev-ab"
+
+
+def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path) -> dict:
+    """Two revisions of the collection on the runs a change of its machinery affects: for each round and revision
+    (the order swapped each round), a fresh fleet of n bare nodes, site.yml to models ready (first), then again after
+    one model's config changed (models). Each revision runs from a git worktree of its own ('.' is the working tree),
+    with its roles, plugins and site.yml; the lab, its inventory and this script are the working tree's."""
+    trees = {}
+    for rev in revs:
+        folder, label = checkout(rev, work / "revs")
+        trees[rev] = (folder, label, env_for(collection_root(work / f"collections-{len(trees)}", folder)))
+        trees[rev][2]["ANSIBLE_ROLES_PATH"] = str(folder / "roles")
+    logs = work / f"logs-revs-{n}"
+    logs.mkdir(exist_ok=True)
+    runs = []
+    for i in range(rounds):
+        for rev in revs if i % 2 == 0 else revs[::-1]:
+            folder, label, env = trees[rev]
+            models = work / f"models-revs-{n}"
+            shutil.rmtree(models, ignore_errors=True)
+            shutil.copytree(ROOT / "lab" / "model_repository", models)
+            fleet(env, work, "-e", "lab_fleet_state=absent", name=REVS_FLEET)
+            fleet(env, work, "-e", f"lab_fleet_size={n}", name=REVS_FLEET)
+            site = [str(VENV / "ansible-playbook"), "-i", inventory(work, REVS_FLEET), str(folder / "site.yml"),
+                    "-e", f"triton_server_model_repository_src={models}",
+                    "-e", "triton_server_start_timeout=900"]  # fmt: skip
+            for phase in ("first", "models"):
+                if phase == "models":
+                    config = models / "identity" / "config.pbtxt"
+                    extra = '\nparameters: { key: "bench_revision" value: { string_value: "2" } }\n'
+                    config.write_text(config.read_text() + extra)
+                r = measured_run(site, env, cgroup, logs / f"{phase}-{i}-{label}.log", cwd=folder)
+                print(f"  N={n} round {i} {label} {phase}: {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, {r['tasks']} "
+                      f"host-tasks, {r['changed']} changed, load {r['load_start']:.1f} -> {r['load_end']:.1f}",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                runs.append(dict(r, round=i, rev=label, phase=phase))
+    for folder, _, _ in trees.values():
+        if folder != ROOT:
+            subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, check=False)
+    return {"revs": [trees[rev][1] for rev in revs], "runs": runs}
+
+
+def ab_revs_table(n: int, res: dict, cgroup: Cgroup, top: int = 12) -> str:
+    """Every run, then per phase the medians of each revision, B against A, and whether B costs more than 10% and
+    more than twice the larger spread; then the tasks that cost the controller most in A's runs (median per task)."""
+    a, b = res["revs"]
+    lines = [f"Controller CPU: {cgroup.cpu_kind}.", "",
+             "| N | round | revision | run | wall s | CPU s | host-tasks | changed | load 1m (start / end / max) |",
+             "|---:|---:|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    for r in res["runs"]:
+        lines.append(
+            f"| {n} | {r['round']} | {r['rev']} | {r['phase']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['tasks']} | "
+            f"{r['changed']} | {r['load_start']:.1f} / {r['load_end']:.1f} / {r['load_max']:.1f} |"
+        )
+    lines += ["", f"| run | measure | {a}: median (min-max) | {b}: median (min-max) | {b} - {a} | % of {a} "
+              f"| 2x larger spread | {b} costs >10% and >2x spread? |",
+              "|---|---|---|---|---:|---:|---:|---|"]  # fmt: skip
+    for phase in ("first", "models"):
+        for key, label in (("cpu", "controller CPU s"), ("wall", "wall s")):
+            va = [r[key] for r in res["runs"] if r["rev"] == a and r["phase"] == phase]
+            vb = [r[key] for r in res["runs"] if r["rev"] == b and r["phase"] == phase]
+            spread = max(max(va) - min(va), max(vb) - min(vb))
+            diff = median(vb) - median(va)
+            lines.append(
+                f"| {phase} | {label} | {median(va):.1f} ({min(va):.1f}-{max(va):.1f}) | {median(vb):.1f} "
+                f"({min(vb):.1f}-{max(vb):.1f}) | {diff:+.1f} | {100 * diff / median(va):+.1f}% | {2 * spread:.1f} | "
+                f"{'yes' if diff > 0.10 * median(va) and diff > 2 * spread else 'no'} |"
+            )
+    for rev in (a, b):
+        for phase in ("first", "models"):
+            mine = [r for r in res["runs"] if r["rev"] == rev and r["phase"] == phase]
+            names = {name for r in mine for name in r["task_costs"]}
+            costs = {}
+            for name in names:
+                seen = [r["task_costs"].get(name, {}) for r in mine]
+                costs[name] = (median(c.get("cpu") or 0.0 for c in seen), median(c.get("wall", 0.0) for c in seen))
+            total = median(r["cpu"] for r in mine)
+            lines += ["", f"{rev}, {phase}: the {top} tasks that cost the controller most (median of the rounds)", "",
+                      "| task | CPU s | % of the run's CPU | wall s |", "|---|---:|---:|---:|"]  # fmt: skip
+            for name, (cpu, wall) in sorted(costs.items(), key=lambda item: -item[1][0])[:top]:
+                lines.append(f"| {name} | {cpu:.2f} | {100 * cpu / total:.1f}% | {wall:.1f} |")
+    return "\n".join(lines)
+
+
 def table(results: dict, cgroup: Cgroup) -> str:
     lines = [
         f"Controller CPU: {cgroup.cpu_kind}. Controller peak memory: {cgroup.memory_kind}.",
@@ -404,12 +494,31 @@ def main() -> None:
         "false), alternating for --rounds rounds, and whether the stamp is worth keeping",
     )
     parser.add_argument("--reuse", action="store_true", help="--ab-stamp: converge the fleet left by --keep")
+    parser.add_argument(
+        "--ab-revs",
+        metavar="A,B",
+        help="instead: two revisions ('.' is the working tree) on the first converge and the model change, on a "
+        "fresh fleet of the first of --sizes nodes each time, alternating for --rounds rounds",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     env = env_for(collection_root(work / "collections"))
     cgroup = Cgroup()
     results = {}
+    if args.ab_revs:
+        n = sizes[0]
+        try:
+            res = ab_revs(args.ab_revs.split(","), n, args.rounds, cgroup, work)
+        finally:
+            if not args.keep:
+                fleet(env, work, "-e", "lab_fleet_state=absent", name=REVS_FLEET)
+        if args.json:
+            args.json.write_text(json.dumps({"cpu": cgroup.cpu_kind, "ab_revs": {str(n): res}}, indent=1))
+        print(f"benchmarks/fleet.py --ab-revs {args.ab_revs} --sizes {n} --rounds {args.rounds}, "
+              f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, logs in {work}")  # fmt: skip
+        print(ab_revs_table(n, res, cgroup))
+        return
     if args.ab_stamp:
         try:
             res = ab_stamp(args.ab_stamp, args.rounds, env, cgroup, work, reuse=args.reuse)

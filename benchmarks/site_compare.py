@@ -22,20 +22,9 @@ import time
 from pathlib import Path
 from statistics import median
 
-from _lab import ROOT, VENV, bench_inventory, collection_root, fleet, measured
+from _lab import ROOT, VENV, bench_inventory, checkout, collection_root, fleet, measured
 
 NODE = "bench-node-1"
-
-
-def checkout(rev, work):
-    """(folder, label) of a revision: the working tree itself for '.', else a temporary git worktree."""
-    if rev == ".":
-        return ROOT, "working tree"
-    folder = work / f"rev-{len(list(work.iterdir()))}"
-    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT, check=True, capture_output=True)
-    return folder, subprocess.run(
-        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def site(checkout_dir, env, inv, models):
