@@ -376,11 +376,13 @@ def ab_table(n: int, res: dict, cgroup: Cgroup) -> str:
 REVS_FLEET = "rev-ab"
 
 
-def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path) -> dict:
+def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path, same_fleet: bool = False) -> dict:
     """Two revisions of the collection on the runs a change of its machinery affects: for each round and revision
     (the order swapped each round), a fresh fleet of n bare nodes, site.yml to models ready (first), then again after
     one model's config changed (models). Each revision runs from a git worktree of its own ('.' is the working tree),
-    with its roles, plugins and site.yml; the lab, its inventory and this script are the working tree's."""
+    with its roles, plugins and site.yml; the lab, its inventory and this script are the working tree's.
+    same_fleet: only model changes, all on one fleet that the first revision converged once (for two revisions that
+    leave the nodes alike, so that each finds nothing but the changed model to do)."""
     trees = {}
     for rev in revs:
         folder, label = checkout(rev, work / "revs")
@@ -388,24 +390,37 @@ def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path) -> dict
         trees[rev][2]["ANSIBLE_ROLES_PATH"] = str(folder / "roles")
     logs = work / f"logs-revs-{n}"
     logs.mkdir(exist_ok=True)
-    runs = []
+    runs, models, changes = [], work / f"models-revs-{n}", 0
+
+    def site(folder):
+        return [str(VENV / "ansible-playbook"), "-i", inventory(work, REVS_FLEET), str(folder / "site.yml"),
+                "-e", f"triton_server_model_repository_src={models}",
+                "-e", "triton_server_start_timeout=900"]  # fmt: skip
+
+    def fresh_fleet(env):
+        shutil.rmtree(models, ignore_errors=True)
+        shutil.copytree(ROOT / "lab" / "model_repository", models)
+        fleet(env, work, "-e", "lab_fleet_state=absent", name=REVS_FLEET)
+        fleet(env, work, "-e", f"lab_fleet_size={n}", name=REVS_FLEET)
+
+    if same_fleet:
+        folder, label, env = trees[revs[0]]
+        fresh_fleet(env)
+        measured_run(site(folder), env, cgroup, logs / f"converge-{label}.log", cwd=folder)
     for i in range(rounds):
         for rev in revs if i % 2 == 0 else revs[::-1]:
             folder, label, env = trees[rev]
-            models = work / f"models-revs-{n}"
-            shutil.rmtree(models, ignore_errors=True)
-            shutil.copytree(ROOT / "lab" / "model_repository", models)
-            fleet(env, work, "-e", "lab_fleet_state=absent", name=REVS_FLEET)
-            fleet(env, work, "-e", f"lab_fleet_size={n}", name=REVS_FLEET)
-            site = [str(VENV / "ansible-playbook"), "-i", inventory(work, REVS_FLEET), str(folder / "site.yml"),
-                    "-e", f"triton_server_model_repository_src={models}",
-                    "-e", "triton_server_start_timeout=900"]  # fmt: skip
-            for phase in ("first", "models"):
+            if not same_fleet:
+                fresh_fleet(env)
+            for phase in ("models",) if same_fleet else ("first", "models"):
                 if phase == "models":
+                    changes += 1
                     config = models / "identity" / "config.pbtxt"
-                    extra = '\nparameters: { key: "bench_revision" value: { string_value: "2" } }\n'
-                    config.write_text(config.read_text() + extra)
-                r = measured_run(site, env, cgroup, logs / f"{phase}-{i}-{label}.log", cwd=folder)
+                    text = re.sub(r'\nparameters: \{ key: "bench_revision".*\n', "", config.read_text())
+                    config.write_text(
+                        f'{text}\nparameters: {{ key: "bench_revision" value: {{ string_value: "{changes}" }} }}\n'
+                    )
+                r = measured_run(site(folder), env, cgroup, logs / f"{phase}-{i}-{label}.log", cwd=folder)
                 print(f"  N={n} round {i} {label} {phase}: {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, {r['tasks']} "
                       f"host-tasks, {r['changed']} changed, load {r['load_start']:.1f} -> {r['load_end']:.1f}",
                       file=sys.stderr, flush=True)  # fmt: skip
@@ -431,7 +446,8 @@ def ab_revs_table(n: int, res: dict, cgroup: Cgroup, top: int = 12) -> str:
     lines += ["", f"| run | measure | {a}: median (min-max) | {b}: median (min-max) | {b} - {a} | % of {a} "
               f"| 2x larger spread | {b} costs >10% and >2x spread? |",
               "|---|---|---|---|---:|---:|---:|---|"]  # fmt: skip
-    for phase in ("first", "models"):
+    phases = [phase for phase in ("first", "models") if any(r["phase"] == phase for r in res["runs"])]
+    for phase in phases:
         for key, label in (("cpu", "controller CPU s"), ("wall", "wall s")):
             va = [r[key] for r in res["runs"] if r["rev"] == a and r["phase"] == phase]
             vb = [r[key] for r in res["runs"] if r["rev"] == b and r["phase"] == phase]
@@ -443,7 +459,7 @@ def ab_revs_table(n: int, res: dict, cgroup: Cgroup, top: int = 12) -> str:
                 f"{'yes' if diff > 0.10 * median(va) and diff > 2 * spread else 'no'} |"
             )
     for rev in (a, b):
-        for phase in ("first", "models"):
+        for phase in phases:
             mine = [r for r in res["runs"] if r["rev"] == rev and r["phase"] == phase]
             names = {name for r in mine for name in r["task_costs"]}
             costs = {}
@@ -495,6 +511,12 @@ def main() -> None:
     )
     parser.add_argument("--reuse", action="store_true", help="--ab-stamp: converge the fleet left by --keep")
     parser.add_argument(
+        "--same-fleet",
+        action="store_true",
+        help="--ab-revs: model changes only, all on one fleet the first revision converged (for revisions that leave "
+        "the nodes alike)",
+    )
+    parser.add_argument(
         "--ab-revs",
         metavar="A,B",
         help="instead: two revisions ('.' is the working tree) on the first converge and the model change, on a "
@@ -509,13 +531,14 @@ def main() -> None:
     if args.ab_revs:
         n = sizes[0]
         try:
-            res = ab_revs(args.ab_revs.split(","), n, args.rounds, cgroup, work)
+            res = ab_revs(args.ab_revs.split(","), n, args.rounds, cgroup, work, same_fleet=args.same_fleet)
         finally:
             if not args.keep:
                 fleet(env, work, "-e", "lab_fleet_state=absent", name=REVS_FLEET)
         if args.json:
             args.json.write_text(json.dumps({"cpu": cgroup.cpu_kind, "ab_revs": {str(n): res}}, indent=1))
-        print(f"benchmarks/fleet.py --ab-revs {args.ab_revs} --sizes {n} --rounds {args.rounds}, "
+        print(f"benchmarks/fleet.py --ab-revs {args.ab_revs}{' --same-fleet' if args.same_fleet else ''} "
+              f"--sizes {n} --rounds {args.rounds}, "
               f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, logs in {work}")  # fmt: skip
         print(ab_revs_table(n, res, cgroup))
         return
