@@ -197,34 +197,46 @@ class EnsembleChecks:
                 where=('"%s"' % tensor,),
             )
 
+    def _is_ensemble(self, name):
+        report = self.reports.get(name)
+        return report is not None and report.platform == "ensemble"
+
+    def _mark_cycles(self):
+        """Every ensemble on a cycle of ensembles gets an error naming the cycle.
+
+        A depth-first walk with its own stack: a chain of ensembles longer than Python's recursion limit (each using
+        the next) used to end the module with RecursionError."""
+        done = set()
+        for root in sorted(self.reports):
+            if root in done or not self._is_ensemble(root):
+                continue
+            path, on_path, pending = [root], {root: 0}, [iter(self.reports[root].dependencies)]
+            while pending:
+                dep = next(pending[-1], None)
+                if dep is None:
+                    pending.pop()
+                    name = path.pop()
+                    del on_path[name]
+                    done.add(name)
+                    continue
+                if dep in done or not self._is_ensemble(dep):
+                    continue
+                if dep in on_path:
+                    self._mark_cycle([*path[on_path[dep] :], dep])
+                    continue
+                on_path[dep] = len(path)
+                path.append(dep)
+                pending.append(iter(self.reports[dep].dependencies))
+
+    def _mark_cycle(self, cycle):
+        for member in set(cycle):
+            report = self.reports.get(member)
+            if report is not None and not any("circular dependency" in e["message"] for e in report.errors):
+                report.error("circular dependency between ensembles: %s" % " -> ".join(cycle), where=("model_name",))
+
     def _check_cycles_and_dependencies(self):
         """Ensembles in a cycle, and ensembles using a model that will not load, do not load either."""
-        state = {}
-
-        def visit(name, stack):
-            report = self.reports.get(name)
-            if report is None or report.platform != "ensemble":
-                return
-            if state.get(name) == "done":
-                return
-            if name in stack:
-                cycle = [*stack[stack.index(name) :], name]
-                for member in set(cycle):
-                    r = self.reports.get(member)
-                    if r is not None and not any("circular dependency" in e["message"] for e in r.errors):
-                        r.error(
-                            "circular dependency between ensembles: %s" % " -> ".join(cycle),
-                            where=("model_name",),
-                        )
-                return
-            stack.append(name)
-            for dep in report.dependencies:
-                visit(dep, stack)
-            stack.pop()
-            state[name] = "done"
-
-        for name in sorted(self.reports):
-            visit(name, [])
+        self._mark_cycles()
         # Propagate failures to the ensembles that use the failed models (fixed point).
         changed = True
         while changed:

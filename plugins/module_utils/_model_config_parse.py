@@ -128,13 +128,20 @@ def parse_config_text(text):
         # An enum given as a number beyond 64 bits escapes ParseError in protobuf's Python parser; libprotobuf
         # reports it as "Integer out of range (N)" at the number.
         for number, line, col in _integer_literals(text):
-            if int(number) > 0xFFFFFFFFFFFFFFFF:
+            if _beyond_64_bits(number):
                 return None, finding("Integer out of range (%s)" % number, line=line, column=col)
         return None, finding("failed to parse the text proto: %s" % exc)
     return msg, None
 
 
 _INTEGER_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|(?<![\w.])([0-9]+)(?![\w.])')
+
+
+def _beyond_64_bits(digits):
+    """Whether a decimal literal is above 2**64 - 1, told without int() for a long one: Python refuses to convert
+    more than 4300 digits (ValueError), and a float field takes such a literal without complaint."""
+    digits = digits.lstrip("0")
+    return len(digits) > 20 or (len(digits) == 20 and int(digits) > 0xFFFFFFFFFFFFFFFF)
 
 
 def _integer_literals(text):
