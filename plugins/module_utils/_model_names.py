@@ -13,4 +13,8 @@ def model_name_error(name):
     """Why name cannot be a model folder of a repository, or None when it can."""
     if not name or name in (".", "..") or "/" in name or "\0" in name:
         return "model names must be plain folder names (no '/', not '.' or '..'), got %r" % (name,)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a folder name os.listdir decoded with surrogate escapes
+        return "model names must be valid UTF-8 (Triton names models with UTF-8 strings), got %r" % (name,)
     return None
