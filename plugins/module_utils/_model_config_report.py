@@ -42,7 +42,7 @@ def _kind(mode):
         return "a FIFO"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
-    return "not a file"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
 
 
 def printable(value):

@@ -15,6 +15,10 @@ def model_name_error(name):
         return "model names must be plain folder names (no '/', not '.' or '..'), got %r" % (name,)
     try:
         name.encode("utf-8")
-    except UnicodeEncodeError:  # a folder name os.listdir decoded with surrogate escapes
-        return "model names must be valid UTF-8 (Triton names models with UTF-8 strings), got %r" % (name,)
+    except UnicodeEncodeError:
+        try:
+            shown = name.encode("utf-8", "surrogateescape")  # the folder's bytes, which os.listdir escaped
+        except UnicodeEncodeError:
+            shown = name
+        return "model names must be valid UTF-8 (Triton names models with UTF-8 strings), got %r" % (shown,)
     return None
