@@ -37,7 +37,11 @@ from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_pars
     load_schema,
     parse_config_text,
 )
-from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_report import ModelReport
+from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_report import (
+    ModelReport,
+    printable,
+    read_regular,
+)
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_tensors import TensorChecks
 
 # What the modules and tests import from here.
@@ -67,7 +71,7 @@ class RepositoryValidator(BackendChecks, TensorChecks, BatchingChecks, EnsembleC
         self.backends = list(DEFAULT_BACKENDS if backends is None else backends)
         self.gpu_count = gpu_count
         self.strict = strict
-        self.only = list(models) if models else None
+        self.only = list(dict.fromkeys(models)) if models else None  # a name given twice is judged and reported once
         self.repo_errors = []
         self.reports = {}
         self._pb2 = load_schema()[0]
@@ -154,8 +158,7 @@ class RepositoryValidator(BackendChecks, TensorChecks, BatchingChecks, EnsembleC
         uses = {}
         for name, mdir in self._lent.items():
             try:
-                with open(os.path.join(mdir, "config.pbtxt"), "rb") as f:
-                    text = f.read().decode("utf-8", "replace")
+                text = read_regular(os.path.join(mdir, "config.pbtxt")).decode("utf-8", "replace")
             except (IOError, OSError):
                 continue
             if "ensemble_scheduling" not in text:
@@ -163,14 +166,17 @@ class RepositoryValidator(BackendChecks, TensorChecks, BatchingChecks, EnsembleC
             config, err = parse_config_text(text)
             if err is None and config.HasField("ensemble_scheduling"):
                 uses[name] = set(s.model_name for s in config.ensemble_scheduling.step if s.model_name)
+        # what is judged so far: path's models, then the ensembles found to use them (kept as one set, not rebuilt per
+        # name: a chain of hundreds of ensembles made that cubic)
         reached = set(n for n in self.reports if n not in self._lent)
         found = []
         grew = True
         while grew:
             grew = False
             for name in sorted(uses):
-                if name not in found and uses[name] & (reached | set(found)):
+                if name not in reached and uses[name] & reached:
                     found.append(name)
+                    reached.add(name)
                     grew = True
         self._closure(found, set(self.reports) | set(self._lent))
         return sorted(found)
@@ -194,12 +200,20 @@ class RepositoryValidator(BackendChecks, TensorChecks, BatchingChecks, EnsembleC
             selected = list(self.only) + [n for n in self.dependents if n not in self.only]
         else:
             selected = sorted(self.reports)
-        models = [self.reports[n].as_dict(with_config=self.return_config) for n in selected if n in self.reports]
+        models = []
+        for name in selected:
+            if name in self.reports:
+                item = self.reports[name].as_dict(with_config=self.return_config)
+                config = item.pop("config", None)
+                item = printable(item)  # the config is protobuf's, valid UTF-8 already
+                if self.return_config:
+                    item["config"] = config
+                models.append(item)
         for item in models:
             if item["name"] in self.dependents:
                 item["already_invalid"] = item["name"] in self.already_invalid
         valid = not self.repo_errors and all(m["valid"] or m.get("already_invalid") for m in models)
-        result = {"valid": valid, "repository": self.path, "errors": self.repo_errors, "models": models}
+        result = {"valid": valid, "repository": self.path, "errors": printable(self.repo_errors), "models": models}
         if self.fallback_path is not None:
             result["fallback_repository"] = self.fallback_path
         return result
@@ -209,6 +223,17 @@ class RepositoryValidator(BackendChecks, TensorChecks, BatchingChecks, EnsembleC
             return self.reports[name]
         mdir = self._lent.get(name) or os.path.join(self.path, name)
         report = ModelReport(name, mdir)
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            # Not a name Triton can give a model (its config names models with UTF-8 strings); it used to crash the
+            # module where the name is copied into the parsed config.
+            report.error(
+                "model folder name '%s' is not valid UTF-8: a model name is a UTF-8 string (rename the folder)"
+                % printable(name),
+                file=mdir,
+            )
+            return report
         self._read_config(report)
         self._scan_versions(report)
         if report.config is not None:

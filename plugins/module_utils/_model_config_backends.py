@@ -20,6 +20,7 @@ import re
 import sys
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_parse import finding
+from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_report import read_regular
 
 # Backends shipped in the NGC nvcr.io/nvidia/tritonserver:24.10-py3 image (/opt/tritonserver/backends).
 DEFAULT_BACKENDS = [
@@ -254,8 +255,7 @@ class BackendChecks:
     def _check_vllm_model_json(self, report, path):
         """vLLM's model.json: a JSON object of engine arguments, `model` among them."""
         try:
-            with open(path, "rb") as f:
-                raw = f.read(1 << 20)
+            raw = read_regular(path, 1 << 20)
         except (IOError, OSError) as exc:
             report.error("vllm model %s needs %s: %s" % (report.name, path, exc), file=path)
             return
@@ -263,6 +263,9 @@ class BackendChecks:
             args = json.loads(raw.decode("utf-8"))
         except ValueError as exc:
             report.error("%s is not JSON: %s" % (path, exc), file=path)
+            return
+        except RecursionError:
+            report.error("%s is not a JSON object of engine arguments: it nests too deeply to read" % path, file=path)
             return
         if not isinstance(args, dict):
             report.error("%s must hold a JSON object of vLLM engine arguments" % path, file=path)
@@ -298,6 +301,14 @@ class BackendChecks:
                 outcome = ("syntax", exc.msg, exc.lineno, exc.offset)
             except (ValueError, TypeError) as exc:
                 outcome = ("other", str(exc))
+            except RecursionError:
+                # a very long or deeply nested expression: Triton's Python fails to import it the same way
+                outcome = (
+                    "other",
+                    "an expression too long or nested too deeply for Python's compiler (RecursionError)",
+                )
+            except MemoryError:
+                outcome = ("other", "Python's compiler ran out of memory on it (nested too deeply)")
             self._compiled[source] = outcome
         if not outcome:
             return

@@ -112,6 +112,9 @@ class EnsembleChecks:
             )
         inputs = [t.name for t in config.input]
         outputs = [t.name for t in config.output]
+        output_configs = {}
+        for t_cfg in config.output:
+            output_configs.setdefault(t_cfg.name, t_cfg)  # the first of a name, as next() over the list found it
         for t in inputs:
             if t not in consumed:
                 report.error(
@@ -124,7 +127,7 @@ class EnsembleChecks:
                     where=("output", '"%s"' % t),
                 )
             else:
-                t_cfg = next(o for o in config.output if o.name == t)
+                t_cfg = output_configs[t]
                 self._consistent(report, t, known, t_cfg.data_type, self._tensor_shape(config, t_cfg), name)
         for tensor in sorted(consumed):
             if tensor not in produced and tensor not in inputs:
@@ -142,24 +145,40 @@ class EnsembleChecks:
         self._check_step_order(report, steps, inputs)
 
     def _check_step_order(self, report, steps, inputs):
-        """Every step must become runnable from the ensemble inputs (a step waiting on its own output never runs)."""
+        """Every step must become runnable from the ensemble inputs (a step waiting on its own output never runs).
+
+        The steps that can run, found as a topological order does: each step waits for a count of tensors, and a
+        tensor once produced releases the steps that wait for it. (Passes over the pending steps until none ran
+        were quadratic: minutes for an ensemble of thousands of steps.)"""
         available = set(inputs)
-        pending = list(range(len(steps)))
-        progress = True
-        while pending and progress:
-            progress = False
-            for sidx in list(pending):
-                needs = set(steps[sidx].input_map.values())
-                if needs <= available:
-                    available.update(steps[sidx].output_map.values())
-                    pending.remove(sidx)
-                    progress = True
+        waiting = {}  # tensor -> the steps that still wait for it
+        missing = []  # per step: how many of its tensors are not available yet
+        ready = []
+        for sidx, step in enumerate(steps):
+            needs = set(step.input_map.values()) - available
+            missing.append(len(needs))
+            for tensor in needs:
+                waiting.setdefault(tensor, []).append(sidx)
+            if not needs:
+                ready.append(sidx)
+        ran = set()
+        while ready:
+            sidx = ready.pop()
+            ran.add(sidx)
+            for tensor in steps[sidx].output_map.values():
+                if tensor not in available:
+                    available.add(tensor)
+                    for other in waiting.pop(tensor, ()):
+                        missing[other] -= 1
+                        if not missing[other]:
+                            ready.append(other)
+        pending = [sidx for sidx in range(len(steps)) if sidx not in ran]
+        produced_anywhere = set(inputs)
+        for s in steps:
+            produced_anywhere.update(s.output_map.values())
         for sidx in pending:
             needs = set(steps[sidx].input_map.values())
-            produced_anywhere = set()
-            for s in steps:
-                produced_anywhere.update(s.output_map.values())
-            if needs <= (produced_anywhere | set(inputs)):
+            if needs <= produced_anywhere:
                 report.error(
                     "step %d (model '%s') of ensemble '%s' can never run: its inputs depend on its own outputs"
                     % (sidx, steps[sidx].model_name, report.name),
@@ -197,34 +216,46 @@ class EnsembleChecks:
                 where=('"%s"' % tensor,),
             )
 
+    def _is_ensemble(self, name):
+        report = self.reports.get(name)
+        return report is not None and report.platform == "ensemble"
+
+    def _mark_cycles(self):
+        """Every ensemble on a cycle of ensembles gets an error naming the cycle.
+
+        A depth-first walk with its own stack: a chain of ensembles longer than Python's recursion limit (each using
+        the next) used to end the module with RecursionError."""
+        done = set()
+        for root in sorted(self.reports):
+            if root in done or not self._is_ensemble(root):
+                continue
+            path, on_path, pending = [root], {root: 0}, [iter(self.reports[root].dependencies)]
+            while pending:
+                dep = next(pending[-1], None)
+                if dep is None:
+                    pending.pop()
+                    name = path.pop()
+                    del on_path[name]
+                    done.add(name)
+                    continue
+                if dep in done or not self._is_ensemble(dep):
+                    continue
+                if dep in on_path:
+                    self._mark_cycle([*path[on_path[dep] :], dep])
+                    continue
+                on_path[dep] = len(path)
+                path.append(dep)
+                pending.append(iter(self.reports[dep].dependencies))
+
+    def _mark_cycle(self, cycle):
+        for member in set(cycle):
+            report = self.reports.get(member)
+            if report is not None and not any("circular dependency" in e["message"] for e in report.errors):
+                report.error("circular dependency between ensembles: %s" % " -> ".join(cycle), where=("model_name",))
+
     def _check_cycles_and_dependencies(self):
         """Ensembles in a cycle, and ensembles using a model that will not load, do not load either."""
-        state = {}
-
-        def visit(name, stack):
-            report = self.reports.get(name)
-            if report is None or report.platform != "ensemble":
-                return
-            if state.get(name) == "done":
-                return
-            if name in stack:
-                cycle = [*stack[stack.index(name) :], name]
-                for member in set(cycle):
-                    r = self.reports.get(member)
-                    if r is not None and not any("circular dependency" in e["message"] for e in r.errors):
-                        r.error(
-                            "circular dependency between ensembles: %s" % " -> ".join(cycle),
-                            where=("model_name",),
-                        )
-                return
-            stack.append(name)
-            for dep in report.dependencies:
-                visit(dep, stack)
-            stack.pop()
-            state[name] = "done"
-
-        for name in sorted(self.reports):
-            visit(name, [])
+        self._mark_cycles()
         # Propagate failures to the ensembles that use the failed models (fixed point).
         changed = True
         while changed:

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import os
 import re
 import sys
@@ -128,13 +129,20 @@ def parse_config_text(text):
         # An enum given as a number beyond 64 bits escapes ParseError in protobuf's Python parser; libprotobuf
         # reports it as "Integer out of range (N)" at the number.
         for number, line, col in _integer_literals(text):
-            if int(number) > 0xFFFFFFFFFFFFFFFF:
+            if _beyond_64_bits(number):
                 return None, finding("Integer out of range (%s)" % number, line=line, column=col)
         return None, finding("failed to parse the text proto: %s" % exc)
     return msg, None
 
 
 _INTEGER_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|(?<![\w.])([0-9]+)(?![\w.])')
+
+
+def _beyond_64_bits(digits):
+    """Whether a decimal literal is above 2**64 - 1, told without int() for a long one: Python refuses to convert
+    more than 4300 digits (ValueError), and a float field takes such a literal without complaint."""
+    digits = digits.lstrip("0")
+    return len(digits) > 20 or (len(digits) == 20 and int(digits) > 0xFFFFFFFFFFFFFFFF)
 
 
 def _integer_literals(text):
@@ -166,6 +174,7 @@ class Locator:
     def __init__(self, text):
         self._text = text or ""
         self._tokens = None
+        self._index = None
 
     @property
     def tokens(self):
@@ -180,29 +189,35 @@ class Locator:
             self._tokens = tokens
         return self._tokens
 
+    @property
+    def index(self):
+        """(kind, word or string without its quotes) -> the positions of its tokens, ascending."""
+        if self._index is None:
+            index = {}
+            for pos, (kind, value, _line, _col) in enumerate(self.tokens):
+                index.setdefault((kind, value[1:-1] if kind == "string" else value), []).append(pos)
+            self._index = index
+        return self._index
+
     def find(self, *path):
         """Position of the last element of `path`, each element found after the previous one.
 
         An element is a field name or number (a word) or a quoted string value ('"x"').
-        Returns (line, column), or (None, None)."""
-        tokens = self.tokens
-        i = 0
+        Returns (line, column), or (None, None).
+
+        Looked up in an index, not by a scan from the start: a config with thousands of findings (one per tensor of
+        thousands) took minutes."""
+        start = 0
         found = None
         for want in path:
-            found = None
-            string = want.startswith('"')
-            while i < len(tokens):
-                kind, value, line, col = tokens[i]
-                i += 1
-                if string:
-                    if kind == "string" and value[1:-1] == want[1:-1]:
-                        found = (line, col)
-                        break
-                elif kind == "word" and value == want:
-                    found = (line, col)
-                    break
-            if found is None:
+            key = ("string", want[1:-1]) if want.startswith('"') else ("word", want)
+            positions = self.index.get(key, ())
+            at = bisect.bisect_left(positions, start)
+            if at == len(positions):
                 return None, None
+            pos = positions[at]
+            found = self.tokens[pos][2:]
+            start = pos + 1
         if found is None:
             return None, None
         return found

@@ -13,8 +13,56 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_parse import config_to_dict, finding
+
+
+def read_regular(path, limit=-1):
+    """The bytes of the regular file at path (at most limit). Raises OSError for anything else: a read of a FIFO
+    waits for a writer forever, a device may never end, a folder has no bytes."""
+    # O_NONBLOCK: opening a FIFO for reading would itself wait for a writer.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    # checked before the file object is made: Python's own refusal of a folder names the descriptor, not the path
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError("%s, not a regular file" % _kind(mode))
+    except OSError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit)
+
+
+def _kind(mode):
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
+
+
+def printable(value):
+    """value with every string made valid UTF-8: a file name that is not UTF-8 comes from os.listdir with surrogate
+    escapes, which JSON carries but Ansible refuses in a module's result; its bytes are shown as \\xNN instead."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            try:
+                raw = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a lone surrogate of another origin
+                raw = value.encode("utf-8", "backslashreplace")
+            return raw.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return dict((printable(k), printable(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [printable(v) for v in value]
+    return value
 
 
 class ModelReport:
@@ -48,8 +96,7 @@ class ModelReport:
     def read_bytes(self, path, limit=-1):
         """The bytes of a file of the model (at most limit), or None once "cannot read" is reported."""
         try:
-            with open(path, "rb") as f:
-                return f.read(limit)
+            return read_regular(path, limit)
         except (IOError, OSError) as exc:
             self.error("cannot read %s: %s" % (path, exc), file=path)
             return None

@@ -226,6 +226,11 @@ class TensorChecks:
         config = report.config
         inputs = dict((t.name, t) for t in config.input)
         declared = [t.name for t in config.input if not t.optional]
+        counts = {}
+        for name in declared:
+            counts[name] = counts.get(name, 0) + 1
+        # counted once: declared.count() per name was quadratic in the number of inputs
+        twice = sorted(name for name, count in counts.items() if count > 1)
         for sample in config.model_warmup:
             label = sample.name or "(unnamed)"
             where = ("model_warmup", '"%s"' % sample.name) if sample.name else ("model_warmup",)
@@ -242,7 +247,6 @@ class TensorChecks:
                     where=(*where, "batch_size"),
                 )
             given = dict(sample.inputs)
-            twice = sorted(set(n for n in declared if declared.count(n) > 1))
             if twice:
                 report.error(
                     "warmup sample '%s' of %s cannot be run: input '%s' is declared more than once, Triton expects %d "

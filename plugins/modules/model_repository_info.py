@@ -43,7 +43,7 @@ attributes:
 options:
   path:
     description:
-      - Path of the model repository (the directory given to C(--model-repository)) on the node.
+      - Path of the model repository (the directory given to C(--model-repository)) on the node; not empty.
     type: path
     required: true
   backends:
@@ -56,8 +56,8 @@ options:
     default: [python, onnxruntime, pytorch, tensorflow, tensorrt, openvino, fil, identity, repeat, square, dali]
   gpu_count:
     description:
-      - Number of GPUs the server will see. When set, C(KIND_GPU) instance groups need at least one GPU and GPU ids
-        must be below it. When unset, GPUs are not judged.
+      - Number of GPUs the server will see, 0 or more. When set, C(KIND_GPU) instance groups need at least one GPU
+        and GPU ids must be below it. When unset, GPUs are not judged.
     type: int
   strict:
     description:
@@ -77,7 +77,8 @@ options:
     description:
       - A second repository that lends the models O(path) lacks, as if its folders were copied into O(path) (a folder
         of the same name under O(path) wins). Use it to judge staged models against the live repository they are
-        about to join - an ensemble among them may use models that did not change and so were not staged.
+        about to join - an ensemble among them may use models that did not change and so were not staged. Not
+        empty.
       - The ensembles of this repository that use a judged model of O(path) (directly or through other ensembles) are
         judged and reported too, because a changed model can break an ensemble that did not change. One that does not
         load from O(fallback_path) alone either is reported with RV(models[].already_invalid), and is left out of
@@ -245,8 +246,20 @@ class ModelRepositoryInfo:
         self.module = module
         self.params = module.params
 
+    def check_options(self):
+        """Range checks of what argument_spec's types let through, before anything is read."""
+        p = self.params
+        for option in ("path", "fallback_path"):
+            if p[option] is not None and not p[option].strip():
+                # an empty path is the current folder to os.path.abspath: the wrong repository judged, silently
+                self.module.fail_json(msg="%s must name a model repository folder, got an empty string" % option)
+        count = p["gpu_count"]
+        if count is not None and (isinstance(count, bool) or count < 0):
+            self.module.fail_json(msg="gpu_count must be a number of GPUs, 0 or more, got %r" % (count,))
+
     def run(self):
         p = self.params
+        self.check_options()
         try:
             validator = RepositoryValidator(
                 p["path"],

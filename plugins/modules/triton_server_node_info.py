@@ -30,24 +30,34 @@ attributes:
     description: Runs on POSIX nodes; O(image) needs the docker CLI.
 options:
   image:
-    description: An image reference; its local ID is looked up with C(docker image inspect).
+    description:
+      - An image reference; its local ID is looked up with C(docker image inspect).
+      - Neither starting with C(-) nor holding white space or control characters.
     type: str
   validator_python:
-    description: A Python interpreter on the node, asked whether it imports C(google.protobuf) and C(tritonclient).
+    description:
+      - A Python interpreter on the node, asked whether it imports C(google.protobuf) and C(tritonclient).
+      - One that cannot be run (no such file, not executable) reads as not ready, with the reason in
+        RV(validator_error).
     type: str
   managed_models_record:
-    description: A JSON file holding the list of models an earlier run managed. A missing file reads as no models.
+    description:
+      - A JSON file holding the list of models an earlier run managed. A missing file reads as no models.
+      - Anything but a regular file holding a JSON list of model names fails the task.
     type: path
   lock_path:
-    description: The role's lock file; its first line names the run that holds it.
+    description:
+      - The role's lock file; its first line names the run that holds it. A missing file reads as no holder.
+      - Anything but a regular file there fails the task.
     type: path
   repository:
     description: A model repository whose models are digested.
     type: path
   models:
     description:
-      - The models of O(repository) to digest. Omitted, every folder of O(repository) that is neither hidden nor a
-        link is a model.
+      - The models of O(repository) to digest, each a plain folder name (no C(/), not C(.) or C(..)). Omitted, every
+        folder of O(repository) that is neither hidden nor a link is a model; a folder name that is not UTF-8 then
+        fails the task.
     type: list
     elements: str
 """
@@ -82,7 +92,7 @@ validator_ready:
   returned: when O(validator_python) is set
   type: bool
 validator_error:
-  description: The last line of the failed import's error, else empty.
+  description: The last line of the failed import's error, or why the interpreter could not be run, else empty.
   returned: when O(validator_python) is set
   type: str
 managed_models:
@@ -103,9 +113,54 @@ model_digests:
 
 import json
 import os
+import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._tree_digest import model_digests
+from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
+from ansible_collections.gpufleet.triton.plugins.module_utils._tree_digest import model_digests, model_names
+
+# What the lock holder's line and the record may take (lock.sh writes one line; the record is a list of names).
+LOCK_READ = 4096
+RECORD_READ = 16 * 1024 * 1024
+# White space and control characters: never in an image reference or an interpreter's path the role passes.
+_BAD_ARGUMENT = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def read_regular(path, limit):
+    """The first limit bytes of the regular file at path; OSError for anything else (reading a FIFO waits for a
+    writer forever; O_NONBLOCK keeps opening one from waiting too)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    # checked before the file object is made: Python's own refusal of a folder names the descriptor, not the path
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError("%s, not a regular file" % ("a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"))
+    except OSError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit)
+
+
+def check_options(module):
+    """Range checks of what argument_spec's types let through, before anything is read or run."""
+    params = module.params
+    image = params["image"]
+    if image and (image.startswith("-") or _BAD_ARGUMENT.search(image)):
+        # docker would take a leading '-' as an option of its own
+        module.fail_json(
+            msg="image must be an image reference such as nvcr.io/nvidia/tritonserver:24.10-py3 (no leading '-', no "
+            "white space or control characters), got %r" % (image,)
+        )
+    python = params["validator_python"]
+    if python and "\0" in python:
+        module.fail_json(msg="validator_python must be the path or name of a Python interpreter, got %r" % (python,))
+    for name in params["models"] or []:
+        error = model_name_error(name)
+        if error:
+            # a path there would digest a tree outside the repository (models: ["/"] read the whole file system)
+            module.fail_json(msg="models: %s" % error)
 
 
 def read_image(module, image):
@@ -120,30 +175,53 @@ def read_image(module, image):
 
 
 def read_validator(module, python):
-    rc, out, err = module.run_command([python, "-c", "import google.protobuf, tritonclient"])
+    try:
+        rc, out, err = module.run_command(
+            [python, "-c", "import google.protobuf, tritonclient"], handle_exceptions=False
+        )
+    except OSError as exc:
+        # not there, not executable: the node cannot run the validator with it, which is what the role asks
+        return {"validator_ready": False, "validator_error": "cannot run validator_python %s: %s" % (python, exc)}
     lines = (err or out).strip().splitlines()
     return {"validator_ready": rc == 0, "validator_error": "" if rc == 0 else (lines[-1] if lines else "exit %d" % rc)}
 
 
 def read_record(module, path):
     try:
-        with open(path) as handle:
-            models = json.load(handle)
+        raw = read_regular(path, RECORD_READ + 1)
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="managed_models_record %s: %s" % (path, exc))
+    except OSError as exc:
+        module.fail_json(msg="managed_models_record %s: cannot read it: %s" % (path, exc))
+    if len(raw) > RECORD_READ:
+        module.fail_json(
+            msg="managed_models_record %s: larger than %d bytes, not a list of model names" % (path, RECORD_READ)
+        )
+    try:
+        models = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError too
+        module.fail_json(msg="managed_models_record %s: not JSON: %s" % (path, exc))
+    except RecursionError:
+        module.fail_json(msg="managed_models_record %s: not a JSON list of model names (nested too deeply)" % path)
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
         module.fail_json(msg="managed_models_record %s: not a JSON list of model names" % path)
+    for index, name in enumerate(models):
+        error = model_name_error(name)
+        if error:
+            # the role removes the models the record lists from the repository: a path there is not a model
+            module.fail_json(msg="managed_models_record %s: entry %d: %s" % (path, index, error))
     return models
 
 
-def read_lock(path):
+def read_lock(module, path):
     try:
-        with open(path) as handle:
-            return handle.readline().rstrip("\n")
+        raw = read_regular(path, LOCK_READ)
     except FileNotFoundError:
         return ""
+    except OSError as exc:
+        module.fail_json(msg="lock_path %s: cannot read the lock file: %s" % (path, exc))
+    # lock.sh writes the holder as one line; bytes that are not UTF-8 are shown, not fatal
+    return raw.split(b"\n", 1)[0].decode("utf-8", "replace")
 
 
 def main():
@@ -159,6 +237,7 @@ def main():
         required_by={"models": "repository"},
         supports_check_mode=True,
     )
+    check_options(module)
     params = module.params
     result = {"changed": False}
     if params["image"]:
@@ -168,12 +247,27 @@ def main():
     if params["managed_models_record"]:
         result["managed_models"] = read_record(module, params["managed_models_record"])
     if params["lock_path"]:
-        result["lock_holder"] = read_lock(params["lock_path"])
+        result["lock_holder"] = read_lock(module, params["lock_path"])
     if params["repository"]:
         names = params["models"]
-        if names is None and not os.path.isdir(params["repository"]):
-            module.fail_json(msg="repository %s is not a folder" % params["repository"])
-        result["model_digests"] = model_digests(params["repository"], names)
+        if names is None:
+            if not os.path.isdir(params["repository"]):
+                module.fail_json(msg="repository %s is not a folder" % params["repository"])
+            try:
+                names = model_names(params["repository"])
+            except OSError as exc:
+                module.fail_json(msg="repository %s: cannot list its models: %s" % (params["repository"], exc))
+            for name in names:
+                error = model_name_error(name)
+                if error:
+                    # Ansible refuses a result holding a name that is not UTF-8; Triton could not load the model
+                    module.fail_json(
+                        msg="repository %s: a model folder's name is not usable: %s" % (params["repository"], error)
+                    )
+        try:
+            result["model_digests"] = model_digests(params["repository"], names)
+        except OSError as exc:  # a file that cannot be read (or went away while it was read)
+            module.fail_json(msg="repository %s: cannot digest its models: %s" % (params["repository"], exc))
     module.exit_json(**result)
 
 
