@@ -32,6 +32,12 @@ with the stamp and without it (-e site_skip_converged=false: every role on every
 rounds, each run's wall and CPU seconds, host-tasks, changes and load; then the medians and whether removing the
 stamp costs more than 10% and more than twice the larger spread of either side (CPU seconds decide: other jobs on
 the machine move wall time more).
+
+--ab-revs A,B[,C...] instead weighs revisions of the collection (a piece of machinery and its standard replacement):
+each on a fresh fleet of N (the first of --sizes) bare nodes, the first converge and a model change, the order
+alternating for --rounds rounds; with --same-fleet only model changes, on one fleet A converged. Each revision is
+compared with A (medians, spreads, the same 10% and twice-the-spread rule), and the tasks that cost the controller
+most are listed per revision (benchmarks/callback_plugins/task_cost.py).
 """
 
 import argparse
@@ -377,7 +383,7 @@ REVS_FLEET = "rev-ab"
 
 
 def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path, same_fleet: bool = False) -> dict:
-    """Two revisions of the collection on the runs a change of its machinery affects: for each round and revision
+    """Revisions of the collection on the runs a change of its machinery affects: for each round and revision
     (the order swapped each round), a fresh fleet of n bare nodes, site.yml to models ready (first), then again after
     one model's config changed (models). Each revision runs from a git worktree of its own ('.' is the working tree),
     with its roles, plugins and site.yml; the lab, its inventory and this script are the working tree's.
@@ -408,7 +414,7 @@ def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path, same_fl
         fresh_fleet(env)
         measured_run(site(folder), env, cgroup, logs / f"converge-{label}.log", cwd=folder)
     for i in range(rounds):
-        for rev in revs if i % 2 == 0 else revs[::-1]:
+        for rev in revs if i % 2 == 0 else revs[::-1]:  # A B C, then C B A: a drift of the load falls on all alike
             folder, label, env = trees[rev]
             if not same_fleet:
                 fresh_fleet(env)
@@ -432,9 +438,10 @@ def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path, same_fl
 
 
 def ab_revs_table(n: int, res: dict, cgroup: Cgroup, top: int = 12) -> str:
-    """Every run, then per phase the medians of each revision, B against A, and whether B costs more than 10% and
-    more than twice the larger spread; then the tasks that cost the controller most in A's runs (median per task)."""
-    a, b = res["revs"]
+    """Every run, then per phase the medians of each revision against the first (A), and whether the other costs more
+    than 10% and more than twice the larger spread; then the tasks that cost the controller most in each revision's
+    runs (median per task)."""
+    a, others = res["revs"][0], res["revs"][1:]
     lines = [f"Controller CPU: {cgroup.cpu_kind}.", "",
              "| N | round | revision | run | wall s | CPU s | host-tasks | changed | load 1m (start / end / max) |",
              "|---:|---:|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
@@ -443,22 +450,23 @@ def ab_revs_table(n: int, res: dict, cgroup: Cgroup, top: int = 12) -> str:
             f"| {n} | {r['round']} | {r['rev']} | {r['phase']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['tasks']} | "
             f"{r['changed']} | {r['load_start']:.1f} / {r['load_end']:.1f} / {r['load_max']:.1f} |"
         )
-    lines += ["", f"| run | measure | {a}: median (min-max) | {b}: median (min-max) | {b} - {a} | % of {a} "
-              f"| 2x larger spread | {b} costs >10% and >2x spread? |",
-              "|---|---|---|---|---:|---:|---:|---|"]  # fmt: skip
+    lines += ["", "| run | measure | A | A: median (min-max) | B | B: median (min-max) | B - A | % of A "
+              "| 2x larger spread | B costs >10% and >2x spread? |",
+              "|---|---|---|---|---|---|---:|---:|---:|---|"]  # fmt: skip
     phases = [phase for phase in ("first", "models") if any(r["phase"] == phase for r in res["runs"])]
-    for phase in phases:
-        for key, label in (("cpu", "controller CPU s"), ("wall", "wall s")):
-            va = [r[key] for r in res["runs"] if r["rev"] == a and r["phase"] == phase]
-            vb = [r[key] for r in res["runs"] if r["rev"] == b and r["phase"] == phase]
-            spread = max(max(va) - min(va), max(vb) - min(vb))
-            diff = median(vb) - median(va)
-            lines.append(
-                f"| {phase} | {label} | {median(va):.1f} ({min(va):.1f}-{max(va):.1f}) | {median(vb):.1f} "
-                f"({min(vb):.1f}-{max(vb):.1f}) | {diff:+.1f} | {100 * diff / median(va):+.1f}% | {2 * spread:.1f} | "
-                f"{'yes' if diff > 0.10 * median(va) and diff > 2 * spread else 'no'} |"
-            )
-    for rev in (a, b):
+    for b in others:
+        for phase in phases:
+            for key, label in (("cpu", "controller CPU s"), ("wall", "wall s")):
+                va = [r[key] for r in res["runs"] if r["rev"] == a and r["phase"] == phase]
+                vb = [r[key] for r in res["runs"] if r["rev"] == b and r["phase"] == phase]
+                spread = max(max(va) - min(va), max(vb) - min(vb))
+                diff = median(vb) - median(va)
+                lines.append(
+                    f"| {phase} | {label} | {a} | {median(va):.1f} ({min(va):.1f}-{max(va):.1f}) | {b} | "
+                    f"{median(vb):.1f} ({min(vb):.1f}-{max(vb):.1f}) | {diff:+.1f} | {100 * diff / median(va):+.1f}% | "
+                    f"{2 * spread:.1f} | {'yes' if diff > 0.10 * median(va) and diff > 2 * spread else 'no'} |"
+                )
+    for rev in res["revs"]:
         for phase in phases:
             mine = [r for r in res["runs"] if r["rev"] == rev and r["phase"] == phase]
             names = {name for r in mine for name in r["task_costs"]}
@@ -518,9 +526,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--ab-revs",
-        metavar="A,B",
-        help="instead: two revisions ('.' is the working tree) on the first converge and the model change, on a "
-        "fresh fleet of the first of --sizes nodes each time, alternating for --rounds rounds",
+        metavar="A,B[,C...]",
+        help="instead: revisions ('.' is the working tree) on the first converge and the model change, on a fresh "
+        "fleet of the first of --sizes nodes each time, alternating for --rounds rounds; each compared with A",
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
