@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -306,8 +307,7 @@ def test_the_action_plugin_refuses_bad_options_before_sending(tmp_path, ansible_
     cmd += ["-e", f"ansible_python_interpreter={sys.executable}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, check=False)
     assert "Traceback (most recent call last)" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
-    start = proc.stdout.index("{")
-    results = json.loads(proc.stdout[start:])["plays"][0]["tasks"]
+    results = json.loads(proc.stdout[re.search(r"^\{$", proc.stdout, re.M).start() :])["plays"][0]["tasks"]
     assert len(results) == len(PLAYBOOK_TASKS), proc.stdout[-3000:]
     for (name, _change, needle), task in zip(PLAYBOOK_TASKS, results):
         result = task["hosts"]["localhost"]
