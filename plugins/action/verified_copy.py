@@ -29,6 +29,9 @@ MODULE = "gpufleet.triton.verified_copy"
 def check_options(args):
     """What can be checked on the controller, before anything is sent: the module applies these only once the file
     has arrived (it checks them again, with owner and group names, which only the node can look up)."""
+    if not isinstance(args.get("dest"), str):
+        # the module would take str() of it, "['a']", as a file name
+        raise AnsibleActionFail("dest must be a path on the node (a string), got %r" % (args.get("dest"),))
     if not is_sha256(args.get("sha256")):
         raise AnsibleActionFail("sha256 must be 64 hexadecimal digits, got %r" % (args.get("sha256"),))
     mode, directory_mode, attributes = args.get("mode"), args.get("directory_mode"), args.get("attributes")

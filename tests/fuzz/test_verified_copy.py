@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -19,7 +20,9 @@ import tempfile
 from pathlib import Path
 
 from _harness import Snapshot, run_module
+from ansible.errors import AnsibleActionFail
 from ansible_collections.gpufleet.triton.plugins.modules import verified_copy
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._room import check_room, room_shortfall
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -279,6 +282,7 @@ PLAYBOOK_TASKS = [
     ("group unknown without probe", {"group": "no-such-group", "probe": False}, "group 'no-such-group'"),
     ("group too big", {"group": str(2**32), "probe": False}, "group"),
     ("dest empty", {"dest": ""}, "dest is required"),
+    ("dest a list", {"dest": ["a"]}, "dest must be a path on the node"),
     ("probe junk", {"probe": [1]}, "probe must be a boolean"),
 ]
 
@@ -313,3 +317,62 @@ def test_the_action_plugin_refuses_bad_options_before_sending(tmp_path, ansible_
         result = task["hosts"]["localhost"]
         assert result.get("failed") and needle in result.get("msg", ""), (name, result)
     assert not dest.exists() and not list(remote_tmp.iterdir())
+
+
+class _Shell:
+    tmpdir = "/home/deploy/.ansible/tmp/ansible-tmp-1"
+
+    def quote(self, text):
+        return shlex.quote(text)
+
+
+class _Connection:
+    _shell = _Shell()
+
+
+class _Action:
+    """What check_room uses of an action plugin: the connection's shell and a command on the node."""
+
+    _connection = _Connection()
+
+    def __init__(self, rc, stdout):
+        self.answer = {"rc": rc, "stdout": stdout}
+
+    def _low_level_execute_command(self, cmd, sudoable=True):
+        return self.answer
+
+
+KIB = st.one_of(st.integers(-(2**40), 2**62).map(str), st.sampled_from(["-", "", "1.5", "١٢", "NaN", "9" * 30]))
+
+
+@st.composite
+def df_answers(draw):
+    """(rc, df -Pk's answer, (total KiB, free KiB) when it is a well-formed one)."""
+    if draw(st.booleans()):
+        total, free = draw(st.integers(0, 2**40)), draw(st.integers(0, 2**40))
+        line = f"/dev/vda1 {total} {max(total - free, 0)} {free} 50% /home"
+        return 0, "Filesystem 1024-blocks Used Available Capacity Mounted on\n" + line + "\n", (total, free)
+    fields = [draw(st.sampled_from(["/dev/vda1", "", "tmpfs"])), *(draw(KIB) for _ in range(3))]
+    fields += [draw(st.sampled_from(["50%", "-"])), draw(st.sampled_from(["/", "/mnt/with space", ""]))]
+    text = draw(st.one_of(st.just(" ".join(fields)), st.text(max_size=200)))
+    return draw(st.sampled_from([0, 0, 1, 127, None])), text, None
+
+
+@given(answer=df_answers(), size=st.integers(0, 2**20))
+def test_the_room_check_answers_or_refuses_naming_the_folder(answer, size, tmp_path_factory):
+    """check_room on any answer from the node: None (room, or an answer it cannot read, left to the transfer) or a
+    refusal naming the temporary folder and what it needs; never another exception."""
+    rc, stdout, parsed = answer
+    src = tmp_path_factory.mktemp("room") / "image.tar"
+    with src.open("wb") as handle:
+        handle.truncate(size)
+    try:
+        check_room(_Action(rc, stdout), str(src), "/var/cache/images/image.tar", "image.tar")
+        refused = None
+    except AnsibleActionFail as exc:
+        refused = str(exc)
+        assert _Shell.tmpdir in refused and "nothing was sent" in refused and "ansible_remote_tmp" in refused, refused
+    if parsed is not None:
+        total, free = (n * 1024 for n in parsed)
+        assert (refused is None) == (room_shortfall(free, total, size, "x") is None)
+        assert (refused is None) == (free - size >= min(1 << 30, total // 20)), (parsed, size, refused)
