@@ -19,9 +19,9 @@ description:
   - Each GPU gets sysfs's form of its PCI address as C(pci_address) (nvidia-smi writes the domain with 8 digits in
     capitals, V(00000000:3B:00.0); sysfs with at least 4 in lower case, V(0000:3b:00.0); a VMD domain is
     V(10000:...)), and the C(pci_class) and C(pci_device_id) of the sysfs entry at that address.
-  - Fails (AnsibleFilterError, naming what it found and what it expected) on output nvidia-smi does not write: a field
-    it does not know or one named twice in the header, a line with another number of values than the header, a
-    number that is not ASCII digits, text that is not CSV; and on O(pci_gpus) that is not a list of dicts.
+  - Fails (AnsibleFilterError, naming what it found and what it expected) on output nvidia-smi does not write, such
+    as a field it does not know or one named twice in the header, a line with another number of values than the
+    header, a number that is not ASCII digits or text that is not CSV; and on O(pci_gpus) that is not a list of dicts.
 author:
   - gpufleet.triton maintainers
 options:
