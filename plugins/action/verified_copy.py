@@ -40,7 +40,7 @@ def check_options(args):
     if directory_mode is not None and not directory_mode_ok(directory_mode):
         raise AnsibleActionFail("directory_mode must be %s, got %r" % (DIRECTORY_MODE_EXPECTED, directory_mode))
     if attributes is not None and not attributes_ok(attributes):
-        raise AnsibleActionFail("attributes must be chattr flags such as '+i' or '=e', got %r" % (attributes,))
+        raise AnsibleActionFail("attributes must be chattr flags such as '+i' or '-e', got %r" % (attributes,))
     for name in ("owner", "group"):
         if args.get(name) is not None and not numeric_id_ok(args[name]):
             raise AnsibleActionFail(

@@ -22,7 +22,8 @@ MAX_MODE = 0o7777
 _OCTAL = re.compile(r"(?:0o)?[0-7]+\Z")
 _DIRECTORY_OCTAL = re.compile(r"0?[0-7]{3,4}\Z")  # what directory_mode has always documented: '0750'
 _SYMBOLIC = re.compile(r"[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+\Z")
-_ATTRIBUTES = re.compile(r"[-+=]?[%s]*\Z" % re.escape("".join(FILE_ATTRIBUTES)))
+# AnsibleModule takes a + or - before the flags, no other operator ('=i' becomes chattr's '==i', which fails)
+_ATTRIBUTES = re.compile(r"(?:[-+]?[%s]+)?\Z" % re.escape("".join(FILE_ATTRIBUTES)))
 
 MODE_EXPECTED = "an octal mode such as '0640' (at most 07777) or a symbolic one such as 'u=rw,g=r'"
 DIRECTORY_MODE_EXPECTED = "an octal mode such as '0750'"
@@ -49,5 +50,5 @@ def directory_mode_ok(value):
 
 
 def attributes_ok(value):
-    """Whether value is a chattr flag string (an optional -, + or = and known flag letters)."""
+    """Whether value is a chattr flag string: known flag letters after an optional + or -, or nothing."""
     return isinstance(value, str) and bool(_ATTRIBUTES.match(value))

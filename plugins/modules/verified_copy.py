@@ -195,7 +195,7 @@ def option_problem(params):
     if params["directory_mode"] is not None and not directory_mode_ok(params["directory_mode"]):
         return "directory_mode must be %s, got %r" % (DIRECTORY_MODE_EXPECTED, params["directory_mode"])
     if params["attributes"] is not None and not attributes_ok(params["attributes"]):
-        return "attributes must be chattr flags such as '+i' or '=e', got %r" % params["attributes"]
+        return "attributes must be chattr flags such as '+i' or '-e', got %r" % params["attributes"]
     for name, lookup in (("owner", user_id), ("group", group_id)):
         if params[name] is not None:
             try:

@@ -3,14 +3,17 @@
 The node side runs in process, both of its calls: the probe (does dest already hold the file?) and the install of a
 copy the action plugin has transferred (`_tmp_src`). Each example gets a fresh folder with the node's folder, a folder
 outside it (which nothing may touch, even through a link) and the transferred copy. The action plugin's own checks on
-the controller run through one `ansible-playbook -vvv` over a fixed set of tasks.
+the controller run through one `ansible-playbook -vvv` over a fixed set of tasks, and its room check (plugin_utils
+`_room.check_room`) on generated answers from the node's `df`.
 """
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import json
 import os
+import pwd
 import re
 import shlex
 import stat
@@ -54,7 +57,7 @@ BAD = {
         st.integers(max_value=-1),
         st.integers(min_value=0o10000),
     ),
-    "directory_mode": st.sampled_from(["-1", "u=rwx", "0950", "07777\n", 2**33, -0o755, True, "", "00750", 7.5]),
+    "directory_mode": st.sampled_from(["-1", "u=rwx", "0950", "07777\n", 2**33, -0o755, True, "", "000750", 7.5]),
     "owner": st.one_of(
         st.sampled_from(
             [str(MAX_ID + 1), str(2**64), 2**40, "-1", -5, "\u0663", "²", "no-such-user", "ro\x00ot", True]
@@ -71,7 +74,7 @@ BAD = {
         st.sampled_from([SHA[:-1], SHA + "0", "", "g" * 64, " " + SHA[1:], SHA[:-1] + "\n", "\uff10" * 64]),
         st.text(max_size=80).filter(lambda text: len(text) != 64),
     ),
-    "attributes": st.sampled_from(["+q", "=i,", "no such flag", "-", "+i\n"]),
+    "attributes": st.sampled_from(["+q", "=i,", "=i", "no such flag", "-", "+", "=", "+i\n"]),
 }
 
 
@@ -173,6 +176,14 @@ def _names_option(msg: str, names) -> bool:
     return any(name in msg for name in names)
 
 
+def _uid(value) -> int:
+    return int(value) if str(value).isdigit() else pwd.getpwnam(str(value)).pw_uid
+
+
+def _gid(value) -> int:
+    return int(value) if str(value).isdigit() else grp.getgrnam(str(value)).gr_gid
+
+
 def _allowed_changes(node: Path, dest: str) -> set:
     """Paths under node a successful run may change: dest and the folders above it."""
     rel = Path(os.path.relpath(dest, node))
@@ -202,7 +213,8 @@ def test_generated_options_and_destinations(kind, install, check_mode, options, 
             run = run_module(verified_copy.main, args, check_mode=check_mode, timeout=20)
             after = Snapshot.of(root)
         finally:
-            (node / "ro").exists() and (node / "ro").chmod(0o755)
+            if (node / "ro").exists():  # so that the folder can be removed (by a user other than root)
+                (node / "ro").chmod(0o755)
 
         assert not Snapshot.of(outside).diff(outside_before), f"wrote outside dest's folder: {run.result}"
         if refused:
@@ -229,6 +241,14 @@ def test_generated_options_and_destinations(kind, install, check_mode, options, 
                 octal = int(octal, 8)
             if isinstance(octal, int):
                 assert stat.S_IMODE(st_dest.st_mode) == octal, f"mode {octal!r} gave {st_dest.st_mode:o}"
+            for name, lookup, id_of in (("owner", _uid, "st_uid"), ("group", _gid, "st_gid")):
+                if values[name] is not None:
+                    assert getattr(st_dest, id_of) == lookup(values[name]), (name, values[name], run.result)
+            created = [node / path for path in node_changes if path != os.path.relpath(dest, node)]
+            folder_mode = values["directory_mode"]
+            for folder in created:
+                want = int(folder_mode, 8) if isinstance(folder_mode, str) else folder_mode
+                assert stat.S_IMODE(folder.stat().st_mode) == want, (folder, folder_mode)
         else:
             assert run.result["copied"] == (kind not in ("same", "link_out_same")), run.result
             assert set(after.entries) == set(before.entries), "the probe created or removed a file"
