@@ -78,9 +78,16 @@ CODE_FOLDERS = ("roles", "plugins", "playbooks")
 EXPECTED = "expected a file or a folder on the controller"
 
 
+def _name(path):
+    """A path for a message: tree_digest walks in bytes."""
+    return os.fsdecode(path) if isinstance(path, bytes) else path
+
+
 def path_digest(path):
-    """sha256 (hex) of a path the task gave: a folder's files, or a file's content. Anything else would either never
-    end (a FIFO, a device) or never change (a socket), and a missing path digests like an empty folder: both fail."""
+    """sha256 (hex) of a path the task gave: a folder's files, or a file's content. Anything else fails: reading a
+    FIFO or a device would not end, a socket has no content, and a missing path would digest as an empty folder."""
+    if "\0" in path:
+        raise AnsibleLookupError("converge_digest: paths: %r holds a NUL byte; %s" % (path, EXPECTED))
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -92,9 +99,19 @@ def path_digest(path):
             return file_sha256(path, remember=st.st_size >= REMEMBER_FROM)[0]
     except OSError as exc:  # a file below path that cannot be read
         raise AnsibleLookupError(
-            "converge_digest: paths: cannot read %s (in %s): %s" % (exc.filename, path, exc.strerror)
+            "converge_digest: paths: cannot read %s (in %s): %s" % (_name(exc.filename), path, exc.strerror)
         ) from None
     raise AnsibleLookupError("converge_digest: paths: %s is neither a file nor a folder; %s" % (path, EXPECTED))
+
+
+def code_digest(part):
+    """sha256 (hex) of one of this collection's code folders (a missing one digests as empty)."""
+    try:
+        return tree_digest(os.path.join(COLLECTION, part))
+    except OSError as exc:
+        raise AnsibleLookupError(
+            "converge_digest: cannot read %s of this collection's code: %s" % (_name(exc.filename), exc.strerror)
+        ) from None
 
 
 def _key(key):
@@ -139,7 +156,7 @@ class LookupModule(LookupBase):
         inputs = {
             "variables": values,
             "facts": dict((key, facts.get(key)) for key in self.get_option("facts")),
-            "code": dict((part, tree_digest(os.path.join(COLLECTION, part))) for part in CODE_FOLDERS),
+            "code": dict((part, code_digest(part)) for part in CODE_FOLDERS),
             "paths": dict((path, path_digest(path)) for path in self.get_option("paths") if path),
         }
         return [hashlib.sha256(_dumps(inputs).encode("utf-8")).hexdigest()]

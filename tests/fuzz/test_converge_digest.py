@@ -202,7 +202,9 @@ VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
     max_leaves=12,
 )
-PATH_KINDS = st.lists(st.sampled_from(["tree", "file", "missing", "fifo", "socket", "dangling", "empty"]), max_size=3)
+PATH_KINDS = st.lists(
+    st.sampled_from(["tree", "file", "missing", "fifo", "socket", "dangling", "empty", "nul", "loop"]), max_size=3
+)
 
 
 @given(variables=st.dictionaries(st.sampled_from(["site_a", "triton_server_b", "ngc_login_c", "other"]), VALUES))
@@ -222,18 +224,37 @@ def test_the_lookup_digests_files_and_folders_and_names_any_other_path(kinds):
         os.mkfifo(base / "fifo")
         os.mknod(base / "socket", 0o600 | stat.S_IFSOCK)
         (base / "dangling").symlink_to(base / "gone")
-        paths = ["" if kind == "empty" else str(base / kind) for kind in kinds]
-        bad = [path for path, kind in zip(paths, kinds) if kind in ("missing", "fifo", "socket", "dangling")]
+        (base / "loop").symlink_to(base / "loop")
+        named = {"empty": "", "nul": str(base / "n\0l")}
+        paths = [named.get(kind, str(base / kind)) for kind in kinds]
+        bad = [path for path, kind in zip(paths, kinds) if kind not in ("tree", "file", "empty")]
         try:
             digest = _bounded(20, _lookup().run, [], {}, paths=paths)
         except AnsibleLookupError as exc:
-            assert bad and any(path in str(exc) for path in bad), f"{exc} for {paths}"
+            assert bad and any(path in str(exc) or repr(path) in str(exc) for path in bad), f"{exc} for {paths}"
             assert "expected" in str(exc), exc
             return
         assert not bad and HEX64.match(digest[0]), (digest, paths)
         if "file" in kinds:  # a file given counts by its content
             (base / "file").write_text("another content\n")
             assert _bounded(20, _lookup().run, [], {}, paths=paths) != digest
+
+
+def test_a_file_that_cannot_be_read_fails_naming_it(tmp_path, monkeypatch):
+    """Root reads every file, so an unreadable one is made by the read itself failing."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.py").write_text("x = 1\n")
+
+    real_sha = _tree_digest.file_sha256
+
+    def denied(path, **kwargs):
+        if os.fsdecode(path).startswith(str(tmp_path)):
+            raise PermissionError(13, "Permission denied", path)
+        return real_sha(path, **kwargs)
+
+    monkeypatch.setattr(_tree_digest, "file_sha256", denied)
+    with pytest.raises(AnsibleLookupError, match=r"cannot read .*model\.py.*Permission denied"):
+        _lookup().run([], {}, paths=[str(tmp_path)])
 
 
 def test_through_ansible_playbook(tmp_path, ansible_bin):

@@ -217,6 +217,8 @@ def test_generated_options_and_destinations(kind, install, check_mode, options, 
                 (node / "ro").chmod(0o755)
 
         assert not Snapshot.of(outside).diff(outside_before), f"wrote outside dest's folder: {run.result}"
+        # nor the sha256 record, on the file a link at dest points to
+        assert not os.listxattr(outside / "same.bin"), f"recorded on the file behind a link: {run.result}"
         if refused:
             # refused before anything was touched, the transferred copy included (the action plugin removes it)
             assert run.failed, f"{refused} accepted: {run.result}"
