@@ -8,14 +8,44 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import is_sha256
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_mode import (
+    DIRECTORY_MODE_EXPECTED,
+    MODE_EXPECTED,
+    attributes_ok,
+    directory_mode_ok,
+    mode_ok,
+)
+from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import MAX_ID, numeric_id_ok
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._action_args import controller_path, task_args, task_bool
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._room import check_room
 
 MODULE = "gpufleet.triton.verified_copy"
+
+
+def check_options(args):
+    """What can be checked on the controller, before anything is sent: the module applies these only once the file
+    has arrived (it checks them again, with owner and group names, which only the node can look up)."""
+    if not isinstance(args.get("dest"), str):
+        # the module would take str() of it, "['a']", as a file name
+        raise AnsibleActionFail("dest must be a path on the node (a string), got %r" % (args.get("dest"),))
+    if not is_sha256(args.get("sha256")):
+        raise AnsibleActionFail("sha256 must be 64 hexadecimal digits, got %r" % (args.get("sha256"),))
+    mode, directory_mode, attributes = args.get("mode"), args.get("directory_mode"), args.get("attributes")
+    if mode is not None and not mode_ok(mode):
+        raise AnsibleActionFail("mode must be %s, got %r" % (MODE_EXPECTED, mode))
+    if directory_mode is not None and not directory_mode_ok(directory_mode):
+        raise AnsibleActionFail("directory_mode must be %s, got %r" % (DIRECTORY_MODE_EXPECTED, directory_mode))
+    if attributes is not None and not attributes_ok(attributes):
+        raise AnsibleActionFail("attributes must be chattr flags such as '+i' or '-e', got %r" % (attributes,))
+    for name in ("owner", "group"):
+        if args.get(name) is not None and not numeric_id_ok(args[name]):
+            raise AnsibleActionFail(
+                "%s must be a name or a numeric id from 0 to %d, got %r" % (name, MAX_ID, args[name])
+            )
 
 
 class ActionModule(ActionBase):
@@ -33,13 +63,7 @@ class ActionModule(ActionBase):
         if not os.path.isfile(src):
             raise AnsibleActionFail("src %s on the controller is not a regular file" % src)
         args.update(src=src, _src_size=os.path.getsize(src))
-        # Checked here, before anything is sent: the module applies it only once the file has arrived.
-        mode = args.get("directory_mode")
-        if mode is not None and not (
-            (isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777)
-            or (isinstance(mode, str) and re.match(r"^0?[0-7]{3,4}$", mode))
-        ):
-            raise AnsibleActionFail("directory_mode must be an octal mode such as '0750', got %r" % (mode,))
+        check_options(args)
 
         try:
             if self._task.check_mode or ask:

@@ -27,6 +27,9 @@ options:
         C(package_version) (empty or an upstream version such as V(535.261.03)), C(kernel_module) (V(proprietary) or
         V(open)), C(headless) (bool), C(headers) (bool), C(kernel) (the running kernel release) and
         C(distribution_major).
+      - C(headless) and C(headers) are read as Ansible reads a boolean (the string V(false) is false); a value that is
+        not one, a malformed C(package_version) or C(kernel) (a blank or a newline would reach the package manager),
+        or a C(tesla_branches) that is not a list gives RV(_value.error) naming the variable.
     type: dict
     required: true
 """
@@ -73,9 +76,18 @@ _value:
 
 import re
 
-_BRANCH = re.compile(r"^[0-9]{3}$")
+from ansible.module_utils.parsing.convert_bool import boolean
+
+_BRANCH = re.compile(r"[0-9]{3}\Z")
+# An upstream driver version after "<branch>.", as apt and dnf take it in a package spec (no blank, no newline).
+_VERSION_REST = re.compile(r"[0-9][0-9A-Za-z.+~-]*\Z")
+# A kernel release as it ends a headers package's name (linux-headers-<release>, kernel-devel-<release>).
+_KERNEL = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+~_-]*\Z")
 _FLAVORS = ("debian", "ubuntu", "redhat")
 _REPOS = ("distro", "cuda", "local", "none")
+_KERNEL_MODULES = ("proprietary", "open")
+# request key -> the role variable a user sets, for the messages
+_BOOLEANS = (("headless", "nvidia_driver_headless"), ("headers", "nvidia_driver_install_kernel_headers"))
 
 
 def _result(**kwargs):
@@ -139,7 +151,7 @@ def _ubuntu(req, branch, version):
     if req["repo"] == "cuda":
         return _cuda_apt(branch, version, open_modules)
     suffix = "-server-open" if open_modules else "-server"
-    if req.get("headless", True):
+    if _flag(req, "headless", "")[0]:
         names = ["nvidia-headless-%s%s" % (branch, suffix), "nvidia-utils-%s-server" % branch]
     else:
         names = ["nvidia-driver-%s%s" % (branch, suffix)]
@@ -156,7 +168,7 @@ def _redhat(req, branch, version):
     if major not in ("8", "9"):
         return _result(
             error="the dnf module streams of NVIDIA's CUDA repository are supported here on EL 8 and 9 "
-            "only, not on EL %s" % major
+            "only, not on EL %r (ansible_facts['distribution_major_version'])" % major
         )
     kind = "open" if req.get("kernel_module") == "open" else "dkms"
     stream = "nvidia-driver:%s-%s" % (branch, kind)
@@ -175,24 +187,59 @@ def _redhat(req, branch, version):
     return _result(branch=branch, packages=packages, hold=hold, module_stream=stream, main_package="nvidia-driver")
 
 
+def _flag(req, key, variable):
+    """(value, error): a request's boolean as Ansible reads it ('false' is false), or an error naming the variable."""
+    value = req.get(key, True)
+    try:
+        return boolean(value, strict=True), ""
+    except TypeError:
+        return None, "%s=%r: expected a boolean (true or false)" % (variable, value)
+
+
+def _request_error(req):
+    """Why the request's values cannot make package names, or an empty string."""
+    if req.get("kernel_module") not in (None, "", *_KERNEL_MODULES):
+        return "nvidia_driver_kernel_module=%r: expected one of %s" % (req["kernel_module"], ", ".join(_KERNEL_MODULES))
+    tesla = req.get("tesla_branches")
+    if tesla is not None and not (isinstance(tesla, list) and all(isinstance(b, (str, int)) for b in tesla)):
+        return "the Debian release's tesla_branches must be a list of driver branches, got %r" % (tesla,)
+    for key, variable in _BOOLEANS:
+        error = _flag(req, key, variable)[1]
+        if error:
+            return error
+    return ""
+
+
 def nvidia_driver_packages(req):
     if not isinstance(req, dict):
-        return _result(error="the selection request must be a dict")
+        return _result(error="the selection request must be a dict, got %s" % type(req).__name__)
     flavor = req.get("flavor")
     repo = req.get("repo")
     if flavor not in _FLAVORS:
         return _result(error="unsupported platform flavor %r (expected one of %s)" % (flavor, ", ".join(_FLAVORS)))
     if repo not in _REPOS:
         return _result(error="nvidia_driver_repo=%r: expected one of %s" % (repo, ", ".join(_REPOS)))
+    error = _request_error(req)
+    if error:
+        return _result(error=error)
     branch = str(req.get("branch") or req.get("default_branch") or "")
     if not _BRANCH.match(branch):
         return _result(error="nvidia_driver_branch=%r: expected a driver branch such as 535 or 570" % branch)
     version = str(req.get("package_version") or "")
     if version and not version.startswith(branch + "."):
         return _result(error="nvidia_driver_package_version=%s does not belong to branch %s" % (version, branch))
+    if version and not _VERSION_REST.match(version[len(branch) + 1 :]):
+        return _result(
+            error="nvidia_driver_package_version=%r: expected an upstream version such as %s.261.03" % (version, branch)
+        )
     result = {"debian": _debian, "ubuntu": _ubuntu, "redhat": _redhat}[flavor](req, branch, version)
-    if not result["error"] and req.get("headers", True) and req.get("kernel"):
-        kernel = req["kernel"]
+    kernel = req.get("kernel")
+    if not result["error"] and _flag(req, "headers", "")[0] and kernel:
+        if not (isinstance(kernel, str) and _KERNEL.match(kernel)):
+            return _result(
+                error="the running kernel release %r (ansible_facts['kernel']) cannot name a headers package: expected "
+                "one such as 6.1.0-27-amd64; or set nvidia_driver_install_kernel_headers=false" % (kernel,)
+            )
         if flavor == "redhat":
             result["headers"] = ["kernel-devel-%s" % kernel, "kernel-headers-%s" % kernel]
         else:

@@ -19,6 +19,9 @@ description:
   - Each GPU gets sysfs's form of its PCI address as C(pci_address) (nvidia-smi writes the domain with 8 digits in
     capitals, V(00000000:3B:00.0); sysfs with at least 4 in lower case, V(0000:3b:00.0); a VMD domain is
     V(10000:...)), and the C(pci_class) and C(pci_device_id) of the sysfs entry at that address.
+  - Fails (AnsibleFilterError, naming what it found and what it expected) on output nvidia-smi does not write, such
+    as a field it does not know or one named twice in the header, a line with another number of values than the
+    header, a number that is not ASCII digits or text that is not CSV; and on O(pci_gpus) that is not a list of dicts.
 author:
   - gpufleet.triton maintainers
 options:
@@ -53,14 +56,23 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+_NUMBER = re.compile(r"[0-9]{1,18}\Z")  # what nvidia-smi writes: ASCII digits (int() also takes '1_000', '٣', ' -1')
+
+
+def _number(value):
+    if not _NUMBER.match(value):
+        raise ValueError(value)
+    return int(value)
+
+
 # nvidia-smi's field name -> (key in the result, conversion).
 FIELDS = {
-    "index": ("index", int),
+    "index": ("index", _number),
     "name": ("name", str),
     "uuid": ("uuid", str),
     "pci.bus_id": ("pci_bus_id", str),
     "driver_version": ("driver_version", str),
-    "memory.total": ("memory_total_mib", int),
+    "memory.total": ("memory_total_mib", _number),
 }
 
 
@@ -75,31 +87,56 @@ def sysfs_address(bus_id):
         return bus_id.lower()
 
 
+def _fail(msg):
+    raise AnsibleFilterError("nvidia_driver_smi_gpus: " + msg)
+
+
+def _sysfs_gpus(pci_gpus):
+    """{pci_address: entry} of pci_gpus, which must be a list of dicts each with a pci_address string."""
+    if pci_gpus is None:
+        return {}
+    if not isinstance(pci_gpus, list) or not all(
+        isinstance(gpu, dict) and isinstance(gpu.get("pci_address"), str) for gpu in pci_gpus
+    ):
+        _fail("pci_gpus must be a list of dicts, each with a pci_address string, got %r" % (pci_gpus,))
+    return dict((gpu["pci_address"], gpu) for gpu in pci_gpus)
+
+
+def _rows(text):
+    """The CSV's rows, blank ones left out."""
+    if not isinstance(text, str):
+        _fail("expected nvidia-smi's CSV output (a string), got %s" % type(text).__name__)
+    try:
+        rows = list(csv.reader(text.splitlines(), skipinitialspace=True, strict=True))
+    except csv.Error as exc:  # a field over csv's size limit, a quote left open
+        _fail("expected nvidia-smi's CSV output, which this is not: %s" % exc)
+    return [row for row in rows if any(field.strip() for field in row)]
+
+
 def nvidia_driver_smi_gpus(text, pci_gpus=None):
-    rows = [row for row in csv.reader(str(text).splitlines(), skipinitialspace=True) if row]
+    by_address = _sysfs_gpus(pci_gpus)
+    rows = _rows(text)
     if not rows:
         return []
     # With nounits the header still names the unit: "memory.total [MiB]".
     header = [re.sub(r"\s*\[[^]]*\]$", "", name.strip()) for name in rows[0]]
     unknown = [name for name in header if name not in FIELDS]
     if unknown:
-        raise AnsibleFilterError(
-            "nvidia_driver_smi_gpus: unknown nvidia-smi fields %s in the header %s" % (unknown, rows[0])
-        )
-    by_address = dict((gpu.get("pci_address"), gpu) for gpu in pci_gpus or [])
+        _fail("unknown nvidia-smi fields %s in the header %s" % (unknown, rows[0]))
+    twice = sorted(set(name for name in header if header.count(name) > 1))
+    if twice:
+        _fail("the fields %s appear twice in the header %s" % (twice, rows[0]))
     gpus = []
     for row in rows[1:]:
         if len(row) != len(header):
-            raise AnsibleFilterError(
-                "nvidia_driver_smi_gpus: %d values for the %d fields %s: %s" % (len(row), len(header), header, row)
-            )
+            _fail("%d values for the %d fields %s: %s" % (len(row), len(header), header, row))
         gpu = {}
         for name, value in zip(header, row):
             key, convert = FIELDS[name]
             try:
                 gpu[key] = convert(value.strip())
             except ValueError:
-                raise AnsibleFilterError("nvidia_driver_smi_gpus: %s is %r, not a number" % (name, value)) from None
+                _fail("%s is %r, not a number (expected ASCII digits)" % (name, value[:40]))
         if "pci_bus_id" in gpu:
             address = sysfs_address(gpu["pci_bus_id"])
             merged = dict(by_address.get(address, {}))

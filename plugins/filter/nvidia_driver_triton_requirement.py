@@ -30,7 +30,9 @@ options:
     type: str
     required: true
   driver_version:
-    description: The driver version or branch to check (V(535.261.03), V(535)); empty to only look the image up.
+    description:
+      - The driver version or branch to check (V(535.261.03), V(535)); empty to only look the image up.
+      - Anything that does not start with a number of at most 6 digits fails (AnsibleFilterError).
     type: str
     default: ""
   forward_compat:
@@ -41,6 +43,8 @@ options:
     description:
       - Extra or overriding rows, keyed by full tag (V(24.10-trtllm-python-py3)) or release (V(24.10)); each a dict with
         C(min_branch) (int) and optionally C(compat_branches) (list of int) and C(cuda).
+      - A row of another shape fails (AnsibleFilterError naming its key), as do an O(image) that is not a non-empty
+        string and an O(forward_compat) that is not a boolean.
     type: dict
     default: {}
 """
@@ -100,6 +104,7 @@ _value:
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 _COMPAT_2404 = [470, 525, 535, 545]
 # (release, minimum branch, CUDA, forward-compatible data-center branches), ascending.
@@ -134,15 +139,64 @@ def _row(release):
     return minimum, cuda, list(compat), True
 
 
+_BRANCH_DIGITS = 6  # driver branches have 3 digits; a longer number is not a version
+
+
+def _fail(msg):
+    raise AnsibleFilterError("nvidia_driver_triton_requirement: " + msg)
+
+
 def _branch(version):
-    match = re.match(r"^\s*([0-9]+)", str(version))
-    return int(match.group(1)) if match else None
+    """The branch (leading number) of a driver version or branch, None for an empty one."""
+    if version is None or version == "":
+        return None
+    match = re.match(r"\s*([0-9]{1,%d})(?![0-9])" % _BRANCH_DIGITS, str(version))
+    if isinstance(version, bool) or not isinstance(version, (str, int, float)) or not match:
+        _fail("driver_version=%r: expected a driver version such as 535.261.03 or a branch such as 535" % (version,))
+    return int(match.group(1))
+
+
+def _int_branch(value):
+    """A branch from the table: an int or its ASCII digits, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**_BRANCH_DIGITS:
+        return value
+    if isinstance(value, str) and re.match(r"[0-9]{1,%d}\Z" % _BRANCH_DIGITS, value):
+        return int(value)
+    return None
+
+
+def _table(table):
+    """{key: (min_branch, compat_branches, cuda)} of the table option, checked whole."""
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        _fail("table must be a dict of rows keyed by tag or release, got %r" % (table,))
+    rows = {}
+    for key, row in table.items():
+        expected = (
+            "table[%r] must be a dict with min_branch (a driver branch such as 560), and optionally compat_branches "
+            "(a list of branches) and cuda, got %r" % (key, row)
+        )
+        if not isinstance(row, dict):
+            _fail(expected)
+        minimum = _int_branch(row.get("min_branch"))
+        compat = row.get("compat_branches", [])
+        compat = [_int_branch(b) for b in compat] if isinstance(compat, list) else [None]
+        if minimum is None or None in compat:
+            _fail(expected)
+        rows[key] = (minimum, compat, str(row.get("cuda", "")))
+    return rows
 
 
 def nvidia_driver_triton_requirement(image, driver_version="", forward_compat=True, table=None):
     if not isinstance(image, str) or not image:
-        raise AnsibleFilterError("nvidia_driver_triton_requirement: the image must be a non-empty string")
-    table = table or {}
+        _fail("the image must be a non-empty string, got %r" % (image,))
+    try:
+        forward_compat = boolean(forward_compat, strict=True)
+    except TypeError:
+        _fail("forward_compat must be a boolean, got %r" % (forward_compat,))
+    driver_branch = _branch(driver_version)
+    table = _table(table)
     tag = _tag(image)
     result = {
         "image": image,
@@ -154,7 +208,7 @@ def nvidia_driver_triton_requirement(image, driver_version="", forward_compat=Tr
         "min_branch": None,
         "compat_branches": [],
         "cuda": "",
-        "driver_branch": _branch(driver_version),
+        "driver_branch": driver_branch,
         "satisfied": None,
         "via_forward_compat": False,
         "message": "",
@@ -172,11 +226,8 @@ def nvidia_driver_triton_requirement(image, driver_version="", forward_compat=Tr
     if is_variant:
         exact = False
     for key in (release, tag):
-        row = table.get(key)
-        if row:
-            minimum = int(row["min_branch"])
-            compat = [int(b) for b in row.get("compat_branches", [])]
-            cuda = str(row.get("cuda", ""))
+        if key in table:
+            minimum, compat, cuda = table[key]
             exact = True
     result.update(
         known=True, exact=exact, release=release, variant=variant, min_branch=minimum, compat_branches=compat, cuda=cuda

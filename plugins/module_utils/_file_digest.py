@@ -15,9 +15,17 @@ __metaclass__ = type
 
 import hashlib
 import os
+import re
 
 XATTR = "user.gpufleet.sha256"
 CHUNK = 4 * 1024 * 1024
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}\Z")
+_HEXDIGEST = re.compile(r"[0-9a-f]{64}\Z")  # hashlib's hexdigest(), what remember_sha256 records
+
+
+def is_sha256(value):
+    """Whether value is a sha256 in hexadecimal: 64 digits, either case."""
+    return isinstance(value, str) and bool(_HEX64.match(value))
 
 
 def sha256_of(path):
@@ -45,7 +53,8 @@ def cached_sha256(path, st=None):
         digest, record = os.getxattr(path, XATTR).decode("ascii").split(" ", 1)
     except (OSError, ValueError, UnicodeDecodeError):
         return None
-    return digest if record == _record(st) else None
+    # a record written by hand or by another tool is not a digest to compare with
+    return digest if record == _record(st) and _HEXDIGEST.match(digest) else None
 
 
 def remember_sha256(path, digest):

@@ -90,6 +90,12 @@ options:
     type: int
     default: 0
 notes:
+  - O(sha256), O(mode), O(directory_mode), O(attributes), O(owner) and O(group) are checked before anything is sent
+    or changed, on the controller as far as it can (names only on the node); an owner or group is a name that exists
+    on the node or a numeric id from 0 to 4294967294, a mode an octal one of at most V(07777) or a symbolic one.
+  - O(dest) must be a regular file, a link to one, or absent; anything else (a folder, a FIFO, a socket, a link to a
+    folder) fails the task and is left as it was. A link at O(dest) is replaced by the file; what it pointed to is
+    not changed.
   - Compared with M(ansible.builtin.copy), which hashes the file on the controller and the node with sha1 and then
     leaves the sha256 check to a further task, this reads the file twice in all instead of four times.
   - The cache trusts the modification time as C(rsync)'s quick check does; set O(checksum_cache=false) where files can
@@ -153,9 +159,50 @@ checksum_cached:
 
 import errno
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256, remember_sha256
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import (
+    file_sha256,
+    is_sha256,
+    remember_sha256,
+)
+from ansible_collections.gpufleet.triton.plugins.module_utils._file_mode import (
+    DIRECTORY_MODE_EXPECTED,
+    MODE_EXPECTED,
+    attributes_ok,
+    directory_mode_ok,
+    mode_ok,
+)
+from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import EXPECTED as ID_EXPECTED
+from ansible_collections.gpufleet.triton.plugins.module_utils._owner_ids import group_id, user_id
+
+
+def option_problem(params):
+    """What is wrong with the options (one sentence naming the option and what it takes), or None. Checked before
+    anything is read or written: AnsibleModule applies mode, owner and group only once the file is in place."""
+    sha, dest = params["sha256"], params["dest"]
+    if not is_sha256(sha):
+        return "sha256 must be 64 hexadecimal digits, got %r" % sha
+    if not dest or "\0" in dest or dest.endswith("/"):
+        return "dest must be the path of a file (not empty, without a NUL byte or a trailing /), got %r" % dest
+    try:
+        os.fsencode(dest)
+    except UnicodeError:
+        return "dest %r cannot be encoded as a path on the node" % dest
+    if params["mode"] is not None and not mode_ok(params["mode"]):
+        return "mode must be %s, got %r" % (MODE_EXPECTED, params["mode"])
+    if params["directory_mode"] is not None and not directory_mode_ok(params["directory_mode"]):
+        return "directory_mode must be %s, got %r" % (DIRECTORY_MODE_EXPECTED, params["directory_mode"])
+    if params["attributes"] is not None and not attributes_ok(params["attributes"]):
+        return "attributes must be chattr flags such as '+i' or '-e', got %r" % params["attributes"]
+    for name, lookup in (("owner", user_id), ("group", group_id)):
+        if params[name] is not None:
+            try:
+                lookup(params[name])
+            except KeyError:
+                return "%s %r: expected %s" % (name, params[name], ID_EXPECTED)
+    return None
 
 
 class VerifiedCopy:
@@ -170,17 +217,38 @@ class VerifiedCopy:
     def fail(self, msg):
         self.module.fail_json(msg=msg, dest=self.dest, sha256=self.want)
 
-    def current_sha256(self):
-        """The sha256 of the file at dest (None when there is none), from the cache when it still holds."""
+    def dest_stat(self):
+        """The stat of the regular file at dest (through a link), None when there is none; fails for anything else,
+        which the file must not replace (a folder, a FIFO, a socket, a link to a folder or a loop)."""
         try:
             st = os.stat(self.dest)
         except OSError as exc:
             if exc.errno == errno.ENOENT:
-                return None, 0
-            self.fail("cannot read %s: %s" % (self.dest, exc.strerror))
-        if not os.path.isfile(self.dest):
-            self.fail("%s exists on the node and is not a regular file" % self.dest)
-        digest, self.cached = file_sha256(self.dest, use_cache=self.cache, remember=not self.module.check_mode)
+                return None
+            self.fail("cannot read dest %s: %s" % (self.dest, exc.strerror))
+        if not stat.S_ISREG(st.st_mode):
+            self.fail("dest %s exists on the node and is not a regular file" % self.dest)
+        return st
+
+    def check_folder(self):
+        """dest's folder exists, or directory_mode says to create it."""
+        folder = os.path.dirname(self.dest) or "."
+        if self.module.params["directory_mode"] is None and not os.path.isdir(folder):
+            self.fail(
+                "the folder of dest %s does not exist on the node: create it first, or set directory_mode" % self.dest
+            )
+
+    def current_sha256(self):
+        """The sha256 of the file at dest (None when there is none), from the cache when it still holds."""
+        st = self.dest_stat()
+        if st is None:
+            return None, 0
+        # not recorded on the file behind a link: that file is outside what the task names
+        remember = not self.module.check_mode and not os.path.islink(self.dest)
+        try:
+            digest, self.cached = file_sha256(self.dest, use_cache=self.cache, remember=remember)
+        except OSError as exc:
+            self.fail("cannot read dest %s: %s" % (self.dest, exc.strerror))
         return digest, st.st_size
 
     def attributes(self, changed):
@@ -200,6 +268,9 @@ class VerifiedCopy:
         if digest == self.want:
             result.update(size=size, changed=self.attributes(False))
         else:
+            if not self.module.check_mode:
+                # before the file is sent; in check mode an earlier task may be about to create the folder
+                self.check_folder()
             size = self.module.params["_src_size"]
             result.update(size=size, copied=True, transferred=size, changed=True)
         return result
@@ -230,7 +301,8 @@ class VerifiedCopy:
             try:
                 os.mkdir(path, 0o700)
             except OSError as exc:
-                if exc.errno != errno.EEXIST:
+                # EEXIST: created meanwhile, and a folder (not a file, whose mode this would change)
+                if exc.errno != errno.EEXIST or not os.path.isdir(path):
                     os.unlink(self.tmp_src)
                     self.fail("cannot create %s: %s; the transferred copy was removed" % (path, exc.strerror))
             args = self.module.load_file_common_arguments(self.module.params, path=path)
@@ -239,8 +311,20 @@ class VerifiedCopy:
 
     def install(self):
         """Check the transferred file and move it into place."""
-        size = os.path.getsize(self.tmp_src)
-        got, _cached = file_sha256(self.tmp_src, use_cache=False)
+        try:
+            st = os.lstat(self.tmp_src)
+        except OSError as exc:
+            self.fail("cannot read the transferred copy %s: %s" % (self.tmp_src, exc.strerror))
+        if not stat.S_ISREG(st.st_mode):
+            self.fail("the transferred copy %s is not a regular file" % self.tmp_src)
+        # dest may have changed since the probe; a folder or a FIFO there must not be replaced by the file
+        self.dest_stat()
+        self.check_folder()
+        size = st.st_size
+        try:
+            got, _cached = file_sha256(self.tmp_src, use_cache=False)
+        except OSError as exc:
+            self.fail("cannot read the transferred copy %s: %s" % (self.tmp_src, exc.strerror))
         if got != self.want:
             os.unlink(self.tmp_src)
             self.fail(
@@ -271,9 +355,9 @@ def main():
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    sha = module.params["sha256"]
-    if len(sha) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha):
-        module.fail_json(msg="sha256 must be 64 hexadecimal digits, got %r" % sha)
+    problem = option_problem(module.params)
+    if problem:
+        module.fail_json(msg=problem)
     module.exit_json(**VerifiedCopy(module).run())
 
 

@@ -28,6 +28,8 @@ def task_args(action, internal, required):
 
 def controller_path(action, src):
     """src on the controller, a relative path searched in the role's or play's files folder."""
+    if not isinstance(src, str):
+        raise AnsibleActionFail("src must be a path on the controller (a string), got %r" % (src,))
     try:
         return action._find_needle("files", os.path.expanduser(src))
     except AnsibleError as exc:
