@@ -30,13 +30,15 @@ REMEMBER_FROM = 1024 * 1024  # bytes: smaller files are hashed faster than their
 
 
 def _files(folder):
-    """(relative path as bytes, absolute path) of each file under folder, links followed, loops skipped."""
+    """(relative path as bytes, absolute path) of each file under folder, links followed, loops skipped: a link to a
+    folder already walked, or to a folder above the tree (``up -> ..``, ``-> /``: else everything beside the tree)."""
     found = []
     top = os.fsencode(folder)
+    top_real = os.path.realpath(top)
     seen = set()
     for current, dirs, files in os.walk(top, followlinks=True):
         real = os.path.realpath(current)
-        if real in seen:
+        if real in seen or (current != top and top_real.startswith(real.rstrip(b"/") + b"/")):
             dirs[:] = []
             continue
         seen.add(real)
