@@ -14,20 +14,59 @@ __metaclass__ = type
 
 import json
 import socket
+import threading
 import time
+import zlib
 
+from ansible.module_utils.six import integer_types, string_types
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urlsplit
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import MissingModuleError, open_url
 
 try:
     from http.client import HTTPException
 except ImportError:  # pragma: no cover - Python 2
     from httplib import HTTPException  # type: ignore
 
+# Triton's largest answer is the repository index: a few hundred bytes a model. More than this is not Triton, and
+# reading it all would only fill the node's memory.
+MAX_BODY = 16 * 1024 * 1024
+_CHUNK = 64 * 1024
+# A JSON integer longer than this is junk; int() of millions of digits takes minutes on Python < 3.11.
+_MAX_INT_DIGITS = 64
+MASK = "********"
+MAX_TIMEOUT = 86400  # seconds a request may take at most
+
 
 class TritonUnreachable(Exception):
     """Nothing answered (connection refused/reset, DNS, TLS or timeout)."""
+
+
+def url_password(url):
+    """The password written in a URL's user information (as written, and percent-decoded), or () when none."""
+    netloc = urlsplit(url).netloc
+    userinfo, at, _host = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return ()
+    password = userinfo.split(":", 1)[1]
+    return tuple(p for p in (password, unquote(password)) if p)
+
+
+def redact_url(url):
+    """The URL with the password of its user information replaced by ********."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc="%s:%s@%s" % (user, MASK, host)).geturl()
+
+
+def _json_int(text):
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError("integer of %d digits" % len(text))
+    return int(text)
 
 
 class Response:
@@ -36,20 +75,94 @@ class Response:
         self.body = body
 
     def json(self):
+        """The body as JSON, or None when it is empty or not JSON (invalid, not UTF-8, nested too deep)."""
         if not self.body:
             return None
         try:
-            return json.loads(self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body)
-        except ValueError:
+            text = self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body
+            return json.loads(text, parse_int=_json_int)
+        except (ValueError, RecursionError):
             return None
 
     def error_text(self):
         data = self.json()
-        if isinstance(data, dict) and data.get("error"):
+        if isinstance(data, dict) and isinstance(data.get("error"), string_types) and data["error"]:
             return data["error"]
         if isinstance(self.body, bytes):
             return self.body.decode("utf-8", "replace").strip()
         return (self.body or "").strip()
+
+
+def _read_bounded(resp, deadline):
+    """At most MAX_BODY bytes of a response, one socket read at a time so that a trickle stops at the deadline."""
+    read = getattr(resp, "read1", None) or resp.read
+    chunks = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise socket.timeout("the answer did not end in time")
+        chunk = read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ValueError("answer larger than %d bytes" % MAX_BODY)
+        chunks.append(chunk)
+
+
+# What an exchange can raise from the network or the server's answer: ansible's own errors for TLS and proxies, and
+# EOFError and zlib.error from an answer that says it is gzip and is not (ansible-core decompresses it).
+_NETWORK_ERRORS = (
+    URLError,
+    OSError,
+    HTTPException,
+    ValueError,
+    EOFError,
+    zlib.error,
+    UrlsConnectionError,
+    MissingModuleError,
+)
+
+
+def _exchange(url, kwargs, deadline):
+    """One request and its whole answer: (status, body) or (None, reason)."""
+    try:
+        resp = open_url(url, **kwargs)
+        try:
+            return resp.getcode(), _read_bounded(resp, deadline)
+        finally:
+            resp.close()
+    except HTTPError as exc:
+        try:
+            return exc.code, _read_bounded(exc, deadline)
+        except (*_NETWORK_ERRORS, AttributeError):  # an HTTPError without a body (fp None) or cut short
+            return exc.code, b""
+    except _NETWORK_ERRORS as exc:
+        return None, str(getattr(exc, "reason", None) or exc)
+
+
+def _within(seconds, func, *args):
+    """func(*args) in a thread, or None when it has not returned within `seconds`: a socket timeout bounds each read,
+    not a whole answer (a server may send one byte a second forever, a name may take long to resolve). The thread is
+    left to end on its own; it is a daemon, so it never holds the module's exit."""
+    box = []
+
+    def target():
+        try:
+            box.append((True, func(*args)))
+        except Exception as exc:  # handed to the caller's thread, where it is raised again: nothing is swallowed
+            box.append((False, exc))
+
+    worker = threading.Thread(target=target, name="triton-http")
+    worker.daemon = True
+    worker.start()
+    worker.join(seconds)
+    if not box:
+        return None
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
 
 
 class TritonHTTPClient:
@@ -62,17 +175,39 @@ class TritonHTTPClient:
         client_cert=None,
         client_key=None,
         headers=None,
+        deadline=None,
     ):
+        """timeout: seconds one request may take, its whole answer included. deadline: time.monotonic() after which
+        no request is made or waited for (None: no such bound)."""
         self.url = url.rstrip("/")
+        self.shown_url = redact_url(self.url)
+        self._passwords = url_password(self.url)
         self.timeout = timeout
+        self.deadline = deadline
         self.validate_certs = validate_certs
         self.ca_path = ca_path
         self.client_cert = client_cert
         self.client_key = client_key
         self.headers = dict(headers or {})
 
+    def _redact(self, text):
+        for password in self._passwords:
+            text = text.replace(password, MASK)
+        return text
+
     def request(self, method, path, body=None):
-        """Return a Response for any HTTP status; raise TritonUnreachable when no HTTP answer came."""
+        """Return a Response for any HTTP status; raise TritonUnreachable when no whole HTTP answer came in time."""
+        what = "%s %s%s" % (method, self.shown_url, path)
+        # A caller's NaN, infinite or huge timeout would raise from the socket or the thread (or never end).
+        if not 0 < self.timeout <= MAX_TIMEOUT:
+            raise TritonUnreachable(
+                "%s: not asked, timeout %r is not seconds above 0 up to %d" % (what, self.timeout, MAX_TIMEOUT)
+            )
+        budget = self.timeout
+        if self.deadline is not None:
+            budget = min(budget, self.deadline - time.monotonic())
+            if budget <= 0:
+                raise TritonUnreachable("%s: not asked, no time left" % what)
         headers = dict(self.headers)
         data = None
         if body is not None:
@@ -82,7 +217,7 @@ class TritonHTTPClient:
             method=method,
             data=data,
             headers=headers,
-            timeout=self.timeout,
+            timeout=budget,
             validate_certs=self.validate_certs,
             client_cert=self.client_cert,
             client_key=self.client_key,
@@ -91,23 +226,13 @@ class TritonHTTPClient:
         )
         if self.ca_path:
             kwargs["ca_path"] = self.ca_path
-        try:
-            resp = open_url(self.url + path, **kwargs)
-            try:
-                return Response(resp.getcode(), resp.read())
-            finally:
-                resp.close()
-        except HTTPError as exc:
-            try:
-                payload = exc.read()
-            except Exception:
-                payload = b""
-            return Response(exc.code, payload)
-        except (URLError, socket.error, socket.timeout, HTTPException, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise TritonUnreachable("%s %s%s: %s" % (method, self.url, path, reason)) from exc
-        except Exception as exc:  # ssl errors and the like surface as varied types
-            raise TritonUnreachable("%s %s%s: %s" % (method, self.url, path, exc)) from exc
+        outcome = _within(budget, _exchange, self.url + path, kwargs, time.monotonic() + budget)
+        if outcome is None:
+            raise TritonUnreachable("%s: no whole answer within %ss" % (what, round(budget, 3)))
+        status, payload = outcome
+        if status is None:
+            raise TritonUnreachable("%s: %s" % (what, self._redact(payload)))
+        return Response(status, payload)
 
     # -- endpoints ----------------------------------------------------------------------------------------------
     def live(self):
@@ -117,16 +242,39 @@ class TritonHTTPClient:
         return self.request("GET", "/v2/health/ready").status == 200
 
     def metadata(self):
+        """{version: str or None, extensions: [str]}, whatever the server answered."""
         resp = self.request("GET", "/v2")
-        return resp.json() if resp.status == 200 else None
+        data = resp.json() if resp.status == 200 else None
+        if not isinstance(data, dict):
+            data = {}
+        extensions = data.get("extensions")
+        return {
+            "version": _text(data.get("version")),
+            "extensions": [e for e in extensions if isinstance(e, string_types)]
+            if isinstance(extensions, list)
+            else [],
+        }
 
     def repository_index(self):
-        """The repository index (list of {name, version?, state?, reason?}); None when the API is not available."""
+        """The repository index (list of {name, version?, state?, reason?}, all strings); None when the API is not
+        available. Entries that are not objects with a name are not Triton's and are left out."""
         resp = self.request("POST", "/v2/repository/index", body={})
         if resp.status != 200:
             return None
         data = resp.json()
-        return data if isinstance(data, list) else None
+        if not isinstance(data, list):
+            return None
+        index = []
+        for item in data:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), string_types) or not item["name"]:
+                continue
+            entry = {"name": item["name"]}
+            for key in ("version", "state", "reason"):
+                value = _text(item.get(key))
+                if value is not None:
+                    entry[key] = value
+            index.append(entry)
+        return index
 
     def model_ready(self, name, version=None):
         path = "/v2/models/%s" % quote(name, safe="")
@@ -140,6 +288,15 @@ class TritonHTTPClient:
     def unload(self, name, unload_dependents=False):
         body = {"parameters": {"unload_dependents": bool(unload_dependents)}}
         return self.request("POST", "/v2/repository/models/%s/unload" % quote(name, safe=""), body=body)
+
+
+def _text(value):
+    """A scalar of the server's answer as text; None for anything else (Triton sends strings, an integer version)."""
+    if isinstance(value, string_types):
+        return value
+    if isinstance(value, integer_types) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _entries_by_name(index):
@@ -169,14 +326,12 @@ def assess(client, expected):
     try:
         result["live"] = client.live()
     except TritonUnreachable as exc:
-        result["unreachable"] = str(exc)
-        result["missing"] = sorted(expected)
-        return result
+        return _unreachable(result, exc, expected)
     try:
         result["ready"] = client.ready()
-        meta = client.metadata() or {}
-        result["version"] = meta.get("version")
-        result["extensions"] = meta.get("extensions") or []
+        meta = client.metadata()
+        result["version"] = meta["version"]
+        result["extensions"] = meta["extensions"]
         index = client.repository_index()
         result["models"] = index if index is not None else []
         by_name = _entries_by_name(index)
@@ -220,10 +375,19 @@ def assess(client, expected):
                 )
         result["missing"] = missing
         result["unavailable"] = unavailable
-        result["models_ready"] = result["ready"] and not missing and not unavailable
+        result["models_ready"] = result["live"] and result["ready"] and not missing and not unavailable
     except TritonUnreachable as exc:
-        result["unreachable"] = str(exc)
-        result["live"] = False
+        return _unreachable(result, exc, expected)
+    return result
+
+
+def _unreachable(result, exc, expected):
+    # missing keeps its documented shape ({name, reason}) when the server stopped answering.
+    result["unreachable"] = str(exc)
+    result["live"] = False
+    result["models_ready"] = False
+    result["missing"] = [{"name": name, "reason": "the server did not answer"} for name in sorted(expected)]
+    result["unavailable"] = []
     return result
 
 

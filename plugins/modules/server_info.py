@@ -32,7 +32,11 @@ attributes:
     description: Nothing changes, so there is nothing to diff.
 options:
   url:
-    description: Base URL of Triton's HTTP endpoint (or of a proxy in front of it).
+    description:
+      - Base URL of Triton's HTTP endpoint (or of a proxy in front of it), C(http://) or C(https://), with no query or
+        fragment.
+      - A password in it (C(http://user:password@host)) is not logged; a C(@) or C(:) inside the user name or the
+        password must be percent-encoded.
     type: str
     default: http://localhost:8000
   wait_for:
@@ -45,21 +49,24 @@ options:
     choices: [none, live, ready, models_ready]
     default: none
   timeout:
-    description: Seconds to wait for O(wait_for) before failing.
-    type: float
+    description:
+      - Seconds to wait for O(wait_for) before failing, a number from 0 (one look) to 86400.
+      - The module returns within O(timeout) plus O(request_timeout).
+    type: raw
     default: 120
   interval:
-    description: Seconds between two looks while waiting.
-    type: float
+    description: Seconds between two looks while waiting, a number from 0.01 to 3600.
+    type: raw
     default: 2
   request_timeout:
-    description: Seconds one HTTP request may take.
-    type: float
+    description: Seconds one HTTP request may take, its whole answer included, a number above 0 and up to 3600.
+    type: raw
     default: 5
   models:
     description:
       - Models expected to be served. Each item is a name, C(name:version) or C(name:v1,v2) (or a dict with C(name)
-        and C(versions)).
+        and C(versions)). A version is a whole number, as Triton's version folders are named.
+      - A model listed more than once is expected in every version listed.
       - A missing model fails the task with O(wait_for=models_ready) and is listed in RV(missing) otherwise.
     type: list
     elements: raw
@@ -75,7 +82,7 @@ options:
     type: bool
     default: true
   ca_path:
-    description: PEM file of the CA that signed the server (or proxy) certificate.
+    description: PEM file of the CA that signed the server (or proxy) certificate; it must be a readable file.
     type: path
   client_cert:
     description: PEM client certificate for mutual TLS.
@@ -87,6 +94,8 @@ options:
     description:
       - Extra HTTP headers for every request, for a proxy's authentication or Triton's restricted APIs
         (C(--http-restricted-api)). Values are not logged.
+      - A value is one line of text (or a number); a line break in it, such as the trailing newline of a YAML block
+        scalar, fails the task before any request.
     type: dict
     default: {}
   fail_on_error:
@@ -183,39 +192,176 @@ elapsed:
   type: float
 """
 
+import math
+import os
+import re
+import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.six import string_types
+from ansible.module_utils.six import integer_types, string_types
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible_collections.gpufleet.triton.plugins.module_utils._triton_http import (
     TritonHTTPClient,
     describe_failure,
+    url_password,
     wait,
 )
 
+# option: (default, lowest, highest, whether the lowest itself is allowed). A NaN never ends a wait, and an infinite
+# or huge one overflows the socket and thread timeouts.
+SECONDS = {
+    "timeout": (120, 0.0, 86400.0, True),
+    "interval": (2, 0.01, 3600.0, True),
+    "request_timeout": (5, 0.0, 3600.0, False),
+}
+DEFAULTS = {
+    "url": "http://localhost:8000",
+    "wait_for": "none",
+    "models": [],
+    "validate_certs": True,
+    "headers": {},
+    "fail_on_error": True,
+}
+_VERSION = re.compile(r"[0-9]{1,19}")  # ASCII digits (str.isdigit() takes other scripts' too), within Triton's int64
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+_SCALARS = (float, *string_types, *integer_types)
+_URL_FORM = "http(s)://[user[:password]@]host[:port][/path]"
+
+
+def _type_name(value):
+    return "a boolean" if isinstance(value, bool) else "null" if value is None else "a %s" % type(value).__name__
+
+
+def check_seconds(name, value):
+    """(seconds, problem): the option as a float, or why it is not one in its range."""
+    default, low, high, low_allowed = SECONDS[name]
+    if value is None:
+        return float(default), None
+    expected = "expected a number of seconds from %s%g to %g" % ("" if low_allowed else "above ", low, high)
+    if isinstance(value, bool) or not isinstance(value, _SCALARS):
+        return None, "%s: %s, got %s" % (name, expected, _type_name(value))
+    try:
+        number = float(value)
+    except ValueError:
+        return None, "%s: %s, got %r" % (name, expected, value[:40])
+    except OverflowError:  # an integer beyond a float (and its repr may be beyond Python's digit limit)
+        return None, "%s: %s, got an integer of %d bits" % (name, expected, value.bit_length())
+    if not math.isfinite(number) or number < low or number > high or (number == low and not low_allowed):
+        return None, "%s: %s, got %s" % (name, expected, number)
+    return number, None
+
+
+def check_url(url):
+    """Why url is not a base URL the module can ask (the password never shown), or None."""
+    if not url or any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in url):
+        return "url: expected %s in ASCII without spaces or control characters (percent-encode the others)" % _URL_FORM
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check: a port that is not a number raises
+    except ValueError:
+        return "url: expected %s, with a port from 0 to 65535" % _URL_FORM
+    if parts.scheme not in ("http", "https"):
+        return "url: expected %s, got the scheme %r" % (_URL_FORM, parts.scheme)
+    if not parts.hostname:
+        return "url: expected %s, got no host" % _URL_FORM
+    if parts.netloc.count("@") > 1:
+        return "url: a '@' in the user name or password must be written %40"
+    if "?" in url or "#" in url:
+        return "url: expected %s, without a query or fragment" % _URL_FORM
+    return None
+
+
+def check_headers(headers):
+    """({name: str value}, problem). Values are secrets: a problem names the header, never its value."""
+    out = {}
+    for name, value in headers.items():
+        if not isinstance(name, string_types) or not _HEADER_NAME.fullmatch(name):
+            return None, "headers: %r is not a header name; expected letters, digits and !#$%%&'*+-.^_`|~" % (name,)
+        what = "headers: the value of %s" % name
+        if isinstance(value, bool) or not isinstance(value, _SCALARS):
+            return None, "%s is %s; expected a string" % (what, _type_name(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, "%s is not a finite number; expected a string" % what
+        text = value if isinstance(value, string_types) else str(value)
+        if "\r" in text or "\n" in text:
+            return None, (
+                "%s has a line break (CR or LF), which HTTP does not allow; expected one line (remove the trailing "
+                "newline of a YAML block scalar or of a file, for example with the trim filter)" % what
+            )
+        if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in text):
+            return None, "%s has a control character; expected printable text" % what
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            return None, "%s has characters HTTP cannot send; expected ISO-8859-1 text (encode the others)" % what
+        out[name] = text
+    return out, None
+
+
+def check_file(name, path):
+    """Why the PEM file option `name` cannot be used, or None. A FIFO or a device would block or never end a read."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as exc:
+        return "%s %s: cannot be read (%s); expected a PEM file" % (name, path, getattr(exc, "strerror", None) or exc)
+    if not stat.S_ISREG(mode):
+        return "%s %s: not a regular file; expected a PEM file" % (name, path)
+    if not os.access(path, os.R_OK):
+        return "%s %s: not readable by this user; expected a PEM file" % (name, path)
+    return None
+
+
+def _model_name(value, where):
+    if isinstance(value, bool) or not isinstance(value, string_types + integer_types):
+        raise ValueError("%s: expected a model name (a string), got %s" % (where, _type_name(value)))
+    name = str(value).strip()
+    if not name:
+        raise ValueError("%s: the model name is empty; expected a model folder name" % where)
+    if "/" in name or "\x00" in name or name in (".", ".."):
+        raise ValueError("%s: %r is not a model folder name; expected no '/' or NUL, not '.' or '..'" % (where, name))
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("%s: the model name is not valid Unicode; expected UTF-8 text" % where) from None
+    return name
+
+
+def _model_version(value, where):
+    if isinstance(value, bool) or not isinstance(value, string_types + integer_types):
+        raise ValueError("%s: expected a version number, got %s" % (where, _type_name(value)))
+    text = str(value).strip()
+    if not _VERSION.fullmatch(text):
+        raise ValueError(
+            "%s: expected a version number (a whole number as Triton's version folders), got %r" % (where, text[:40])
+        )
+    return str(int(text))
+
 
 def parse_expected(items):
-    """models option -> {name: [versions] or None}."""
+    """models option -> {name: [versions] or None}; ValueError naming the item when one is not a model."""
     expected = {}
-    for item in items or []:
+    for position, item in enumerate(items or []):
+        where = "models[%d]" % position
         if isinstance(item, dict):
-            name = item.get("name")
+            unknown = sorted(str(key) for key in item if key not in ("name", "versions"))
+            if unknown:
+                raise ValueError("%s: unknown key %s; expected name and versions" % (where, ", ".join(unknown)))
+            name = _model_name(item.get("name"), where)
             versions = item.get("versions")
             if versions is not None and not isinstance(versions, list):
                 versions = [versions]
-        elif isinstance(item, string_types):
-            name, sep, rest = item.partition(":")
-            versions = [v.strip() for v in rest.split(",") if v.strip()] if sep else None
+        elif isinstance(item, string_types) or (isinstance(item, integer_types) and not isinstance(item, bool)):
+            name, sep, rest = str(item).partition(":")
+            name = _model_name(name, where)
+            versions = [v for v in rest.split(",") if v.strip()] if sep else None
         else:
-            raise ValueError("models: each item must be a name, 'name:versions' or a dict, got %r" % (item,))
-        if not name:
-            raise ValueError("models: an item has no name: %r" % (item,))
-        name = str(name).strip()
-        versions = [str(v) for v in versions] if versions else None
-        if name in expected and expected[name] and versions:
-            expected[name] = sorted(set(expected[name]) | set(versions))
-        else:
-            expected[name] = versions
+            raise ValueError("%s: expected a name, 'name:versions' or a dict, got %s" % (where, _type_name(item)))
+        versions = sorted(set(_model_version(v, where) for v in versions), key=int) if versions else None
+        # Listed twice: every version either item asks for; a plain name asks for no version in particular.
+        if expected.get(name) and versions:
+            versions = sorted(set(expected[name]) | set(versions), key=int)
+        expected[name] = versions or expected.get(name)
     return expected
 
 
@@ -223,6 +369,28 @@ class ServerInfo:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+
+    def check(self):
+        """Every option checked and normalized before the module asks anything."""
+        p = self.params
+        # null is "not given": a null validate_certs must not turn certificate checks off, nor fail_on_error failing.
+        for name, default in DEFAULTS.items():
+            if p[name] is None:
+                p[name] = default
+        for name in SECONDS:
+            p[name], problem = check_seconds(name, p[name])
+            if problem:
+                self.module.fail_json(msg=problem)
+        problem = check_url(p["url"])
+        if problem:
+            self.module.fail_json(msg=problem)
+        p["headers"], problem = check_headers(p["headers"])
+        if problem:
+            self.module.fail_json(msg=problem)
+        for name in ("ca_path", "client_cert", "client_key"):
+            problem = p[name] is not None and check_file(name, p[name])
+            if problem:
+                self.module.fail_json(msg=problem)
 
     def expected_models(self):
         p = self.params
@@ -251,6 +419,7 @@ class ServerInfo:
 
     def run(self):
         p = self.params
+        self.check()
         expected = self.expected_models()
         client = TritonHTTPClient(
             url=p["url"],
@@ -260,11 +429,13 @@ class ServerInfo:
             client_cert=p["client_cert"],
             client_key=p["client_key"],
             headers=p["headers"],
+            # The last look starts before timeout; each of its requests ends by this, however slow the server.
+            deadline=time.monotonic() + p["timeout"] + p["request_timeout"],
         )
         result, ok, elapsed = wait(
             client, expected, wait_for=p["wait_for"], timeout=p["timeout"], interval=p["interval"], sleep=time.sleep
         )
-        message = None if ok else describe_failure(result, p["wait_for"], p["timeout"], p["url"])
+        message = None if ok else describe_failure(result, p["wait_for"], p["timeout"], client.shown_url)
         result.pop("unreachable", None)
         result["elapsed"] = elapsed
         result["expected"] = expected
@@ -278,23 +449,35 @@ class ServerInfo:
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", default="http://localhost:8000"),
-            wait_for=dict(type="str", default="none", choices=["none", "live", "ready", "models_ready"]),
-            timeout=dict(type="float", default=120),
-            interval=dict(type="float", default=2),
-            request_timeout=dict(type="float", default=5),
-            models=dict(type="list", elements="raw", default=[]),
+            # no_log: a password in the URL stays masked even when another option fails validation (below, a URL
+            # without one is shown again: masking it would hide the server in every message).
+            url=dict(type="str", default=DEFAULTS["url"], no_log=True),
+            wait_for=dict(type="str", default=DEFAULTS["wait_for"], choices=["none", "live", "ready", "models_ready"]),
+            # raw, checked by check_seconds: a float option would take true for 1 and "nan" for NaN.
+            timeout=dict(type="raw", default=SECONDS["timeout"][0]),
+            interval=dict(type="raw", default=SECONDS["interval"][0]),
+            request_timeout=dict(type="raw", default=SECONDS["request_timeout"][0]),
+            models=dict(type="list", elements="raw", default=DEFAULTS["models"]),
             repository=dict(type="path"),
-            validate_certs=dict(type="bool", default=True),
+            validate_certs=dict(type="bool", default=DEFAULTS["validate_certs"]),
             ca_path=dict(type="path"),
             client_cert=dict(type="path"),
             client_key=dict(type="path", no_log=False),
-            headers=dict(type="dict", default={}, no_log=True),
-            fail_on_error=dict(type="bool", default=True),
+            headers=dict(type="dict", default=DEFAULTS["headers"], no_log=True),
+            fail_on_error=dict(type="bool", default=DEFAULTS["fail_on_error"]),
         ),
         required_together=[["client_cert", "client_key"]],
         supports_check_mode=True,
     )
+    url = module.params["url"]
+    if isinstance(url, string_types) and "@" not in url:
+        module.no_log_values.discard(url)  # no user information, so no password: the URL is no secret
+    elif isinstance(url, string_types) and not check_url(url):
+        module.no_log_values.update(url_password(url))  # messages show the URL with this masked
+    for value in (module.params["headers"] or {}).values():
+        # A server echoing a header gives it back without the white space around it: mask that form too.
+        if isinstance(value, string_types) and value.strip() and value.strip() != value:
+            module.no_log_values.add(value.strip())
     ServerInfo(module).run()
 
 
