@@ -2,7 +2,7 @@
 # Copyright: Contributors to the gpufleet.triton project
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The rule for a model's folder name, shared by the model_stage action plugin (controller) and module (node)."""
+"""The rule for a model's folder name (triton_server_node_info checks the names it is given with it)."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -2,7 +2,7 @@
 # Copyright: Contributors to the gpufleet.triton project
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Owner and group names (or numeric ids) as ids on the node, for the model_stage and verified_copy modules."""
+"""Owner and group names (or numeric ids) as ids on the node, for the verified_copy module."""
 
 from __future__ import absolute_import, division, print_function
 

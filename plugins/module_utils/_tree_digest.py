@@ -8,7 +8,7 @@ The same code digests the controller's model repository and the node's live one,
 files. A folder's digest covers each file's path relative to the folder and its contents, not modes, owners, times,
 empty folders or compiled Python (``__pycache__``, which Python writes beside the code it imports): what Triton reads.
 The converge_digest lookup digests the collection's own code and the controller's model repository with it
-too. Links are followed, as gpufleet.triton.model_stage sends what they point to; a
+too. Links are followed, as triton_server's staging archive (tar --dereference) holds what they point to; a
 link to a folder already on the path (a loop) is skipped.
 
 Digest: sha256 over, for each file in the order of its relative path's bytes, ``<sha256 of the contents in hex> SP

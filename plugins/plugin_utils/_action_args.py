@@ -2,7 +2,7 @@
 # Copyright: Contributors to the gpufleet.triton project
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Task arguments of this collection's action plugins that send controller files (verified_copy, model_stage)."""
+"""Task arguments of this collection's action plugins that send controller files (verified_copy)."""
 
 from __future__ import absolute_import, division, print_function
 

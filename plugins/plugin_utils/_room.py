@@ -2,8 +2,7 @@
 # Copyright: Contributors to the gpufleet.triton project
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Room on the node for a file before it is sent (verified_copy, model_stage), and on the controller for an archive
-(model_stage)."""
+"""Room on the node for a file before verified_copy sends it."""
 
 from __future__ import absolute_import, division, print_function
 

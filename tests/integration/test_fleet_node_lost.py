@@ -38,7 +38,7 @@ IMAGE = "localhost/gpufleet-lab/debian12"
 MARK = "fault_revision"
 FLEET = "fault-node"
 PLAY = "PLAY [Take GPU nodes to serving Triton]"
-STAGE = "TASK [gpufleet.triton.triton_server : Stage the changed models]"
+STAGE = "TASK [gpufleet.triton.triton_server : Unpack the changed models into the staging folder]"
 CONFIG = """
 import json, urllib.request
 with urllib.request.urlopen("http://127.0.0.1:8000/v2/models/identity/config", timeout=10) as r:

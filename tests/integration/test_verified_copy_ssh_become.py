@@ -1,9 +1,8 @@
-"""gpufleet.triton.verified_copy and model_stage over SSH with become, a fleet's usual path, on a lab container.
+"""gpufleet.triton.verified_copy over SSH with become, a fleet's usual path, on a lab container.
 
-The node logs in as an unprivileged user and escalates with sudo. verified_copy and model_stage send the tarball or
-the models' archive with the connection's own transfer; then the module, escalated, hashes the tarball once or
-unpacks the archive, checking each file. With and without pipelining (Ansible's default is without, which adds the
-module's own transfer to the connection beside the tarball's).
+The node logs in as an unprivileged user and escalates with sudo. verified_copy sends the tarball with the
+connection's own transfer; then the module, escalated, hashes it once. With and without pipelining (Ansible's default
+is without, which adds the module's own transfer to the connection beside the tarball's).
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,13 +66,13 @@ def node(tmp_path_factory):
         docker("rm", "-f", NODE, check=False)
 
 
-def copy(login, args, pipelining, module="gpufleet.triton.verified_copy"):
+def copy(login, args, pipelining):
     env = dict(
         os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="true", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
         ANSIBLE_PIPELINING=pipelining, ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="cp-"),
     )  # fmt: skip
     cmd = [str(VENV / "ansible"), NODE, "-i", f"{NODE},", "-c", "ssh", "-e", json.dumps(login)]
-    cmd += ["-m", module, "-a", json.dumps(args)]
+    cmd += ["-m", "gpufleet.triton.verified_copy", "-a", json.dumps(args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     try:
         return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][NODE]
@@ -114,50 +112,20 @@ def test_wrong_checksum_fails_over_ssh_and_leaves_dest_alone(node, pipelining):
     assert on_node("ls -A ~deploy/.ansible/tmp") == "", "the login user's temporary folder was left behind"
 
 
-@pytest.mark.parametrize("pipelining", ["false", "true"])
-def test_models_sent_as_deploy_unpacked_as_root(node, pipelining, tmp_path):
-    login, payload = node
-    model = tmp_path / "models" / "weights"
-    (model / "1").mkdir(parents=True)
-    (model / "config.pbtxt").write_text('backend: "python"\n')
-    shutil.copy(payload, model / "1" / "model.bin")
-    staging = "/srv/triton/models.staging"
-    args = {"src": str(model.parent), "dest": staging, "models": ["weights"], "owner": "root", "group": "root"}
-    res = copy(login, args, pipelining, module="gpufleet.triton.model_stage")
-    assert res["changed"] and res["files"] == 2, res
-    listing = on_node(f"cd {staging} && find weights -printf '%p %y %u %m\\n' | sort").splitlines()
-    assert listing == [
-        "weights d root 755",
-        "weights/1 d root 755",
-        "weights/1/model.bin f root 644",
-        "weights/config.pbtxt f root 644",
-    ]
-    digest = hashlib.sha256(payload.read_bytes()).hexdigest()
-    assert on_node(f"sha256sum {staging}/weights/1/model.bin").split()[0] == digest
-    assert on_node("ls -A ~deploy/.ansible/tmp") == "", "the login user's temporary folder was left behind"
-
-
-@pytest.mark.parametrize("module", ["gpufleet.triton.verified_copy", "gpufleet.triton.model_stage"])
-def test_a_temporary_folder_without_room_fails_before_anything_is_sent(node, module, tmp_path):
+def test_a_temporary_folder_without_room_fails_before_anything_is_sent(node):
     """40 MiB of tmpfs for a 64 MiB payload: the task names the folder, its free space and the file's size."""
     login, payload = node
-    on_node(f"rm -rf {DEST} /srv/triton/models.staging")
-    if module.endswith("verified_copy"):
-        args = {"src": str(payload), "dest": DEST, "sha256": hashlib.sha256(payload.read_bytes()).hexdigest()}
-    else:
-        (tmp_path / "models" / "weights" / "1").mkdir(parents=True)
-        shutil.copy(payload, tmp_path / "models" / "weights" / "1" / "model.bin")
-        args = {"src": str(tmp_path / "models"), "dest": "/srv/triton/models.staging", "models": ["weights"]}
-    res = copy(dict(login, ansible_remote_tmp="/var/small/tmp"), args, "true", module=module)
+    on_node(f"rm -rf {DEST}")
+    args = {"src": str(payload), "dest": DEST, "sha256": hashlib.sha256(payload.read_bytes()).hexdigest()}
+    res = copy(dict(login, ansible_remote_tmp="/var/small/tmp"), args, "true")
     assert res["failed"], res
     msg = res["msg"]
     assert msg.startswith("the node's temporary folder /var/small/tmp/ansible-tmp-"), msg
     assert "is on /var/small, which has 40 MiB free" in msg and "(65 MiB) would leave less than 2 MiB" in msg, msg
     assert "nothing was sent" in msg and "ansible_remote_tmp" in msg
-    sent = str(payload) if module.endswith("verified_copy") else "the archive of the models weights"
-    assert f"free: {sent} (65 MiB)" in msg, msg
+    assert f"free: {payload} (65 MiB)" in msg, msg
     assert on_node("ls -A /var/small/tmp") == "", "the temporary folder was left behind"
-    assert on_node(f"ls -A {DEST} /srv/triton/models.staging 2>&1 | grep -c 'No such file'").strip() == "2"
+    assert on_node(f"ls -A {DEST} 2>&1 | grep -c 'No such file'").strip() == "1"
 
 
 def test_a_temporary_folder_on_another_file_system_warns_of_the_second_copy(node):
