@@ -10,16 +10,17 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: file_set
-short_description: Write a set of small files, and the folders they go in, in one module call
+module: file_batch
+short_description: Write a batch of small files, and the folders they go in, in one module call
 version_added: 0.1.0
 description:
   - Creates or fixes the folders in O(directories), in order, then writes each file in O(files), in order, and says
     which of them changed. One task and one module call replace a row of M(ansible.builtin.file),
     M(ansible.builtin.template) and M(ansible.builtin.copy) tasks (one or two module calls each).
-  - The controller renders each O(files[].template) (as M(ansible.builtin.template) does) or reads each
-    O(files[].src), then sends every file's content to the node with the single module call. Meant for
-    configuration files, units and certificates, not for large files (see M(gpufleet.triton.verified_copy)).
+  - Each file's content is given as text (O(files[].content)); render templates and read controller files into it with
+    the C(ansible.builtin.template) and C(ansible.builtin.file) lookups. Meant for configuration files, units and
+    scripts, not for large files (see M(gpufleet.triton.verified_copy)): the contents travel in the module's
+    arguments.
   - Every item is checked before anything is written (paths, modes, exactly one content source, owners and groups
     known on the node, each file's folder present or listed in O(directories)); a bad item fails the task naming it
     and nothing is written.
@@ -31,9 +32,6 @@ description:
 author:
   - gpufleet.triton maintainers (@gpufleet)
 attributes:
-  action:
-    support: full
-    description: Rendering the templates and reading the controller files is done by the action plugin of the same name.
   async:
     support: none
     description: Not supported.
@@ -77,8 +75,7 @@ options:
         type: str
   files:
     description:
-      - Files to write, in order. Each takes its content from exactly one of O(files[].template),
-        O(files[].content) and O(files[].src). An empty list writes nothing.
+      - Files to write, in order. An empty list writes nothing.
       - The folder of each file must exist on the node or be one of O(directories) (or a folder created above one).
     type: list
     elements: dict
@@ -88,25 +85,10 @@ options:
         description: Absolute path of the file on the node.
         type: str
         required: true
-      template:
-        description:
-          - A Jinja2 template on the controller, found as M(ansible.builtin.template) finds its O(ignore:src) (the
-            role's or play's C(templates) folder for a relative path) and rendered on the controller with the task's
-            variables and O(files[].vars). C({% include %}) finds files next to the template.
-          - The template variables of M(ansible.builtin.template) (C(template_path), C(template_fullpath),
-            C(template_destpath), C(ansible_managed), ...) are set for it too.
-        type: str
       content:
         description: The file's content, written as is (after the task's usual templating of its arguments).
         type: str
-      src:
-        description: A file on the controller, read as bytes and sent as is (not templated). A relative path is searched
-          in the role's or play's C(files) folder, as for M(ansible.builtin.copy).
-        type: str
-      vars:
-        description: Extra variables for this item's O(files[].template) only; they win over the task's variables.
-          Only allowed with O(files[].template).
-        type: dict
+        required: true
       mode:
         description: Mode of the file, an octal string such as V("0644") (three or four octal digits, optionally after
           a leading C(0)); an integer is refused because YAML reads V(0644) as 420.
@@ -125,17 +107,12 @@ options:
           M(ansible.builtin.copy)'s backups) and return its path in RV(files[].backup_file).
         type: bool
         default: false
-  _contents:
-    description:
-      - Internal, set by the action plugin to the base64 content of each of O(files), in order; never set it in a task.
-    type: list
-    elements: str
 notes:
   - The contents travel inside the module's arguments, so the whole set should stay small (configuration files, not
     archives).
-  - File contents never appear in the task's result apart from the diff in diff mode, and the internal option that
-    carries them is hidden in the module's C(invocation). Set C(no_log) on a task that writes secrets all the same;
-    Ansible then hides its diff too.
+  - File contents never appear in the task's result apart from the diff in diff mode, but they are task arguments:
+    the module's C(invocation) shows them at C(-vvv). Set C(no_log) on a task that writes secrets; Ansible then hides
+    its arguments, result and diff.
 seealso:
   - module: ansible.builtin.template
   - module: ansible.builtin.copy
@@ -144,7 +121,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Write the Triton unit, its settings and the registry's certificate
-  gpufleet.triton.file_set:
+  gpufleet.triton.file_batch:
     directories:
       - path: /etc/triton-server
         mode: "0700"
@@ -154,16 +131,14 @@ EXAMPLES = r"""
         mode: "0755"
     files:
       - path: /etc/systemd/system/triton-server@.service
-        template: triton-server@.service.j2
-        vars:
-          instance: {name: main, http_port: 8000}
+        content: "{{ lookup('ansible.builtin.template', 'triton-server@.service.j2') }}"
         mode: "0644"
       - path: /etc/triton-server/env
         content: "NGC_API_KEY={{ ngc_api_key }}\n"
         mode: "0600"
         backup: true
       - path: /etc/docker/certs.d/registry.example:5000/ca.crt
-        src: registry-ca.crt
+        content: "{{ lookup('ansible.builtin.file', 'registry-ca.crt', rstrip=false) }}"
         mode: "0644"
   no_log: true
   register: triton_files
@@ -223,8 +198,6 @@ directories:
     - {path: /etc/triton-server, changed: false}
 """
 
-import base64
-import binascii
 import errno
 import os
 import re
@@ -244,11 +217,11 @@ def mode_error(mode):
     return 'mode must be an octal string such as "0644", got %r (%s)' % (mode, type(mode).__name__)
 
 
-class FileSetError(Exception):
+class FileBatchError(Exception):
     pass
 
 
-class FileSet:
+class FileBatch:
     def __init__(self, module):
         self.module = module
         self.check = module.check_mode
@@ -266,27 +239,11 @@ class FileSet:
             try:
                 found.append(None if name in (None, "") else lookup(name))
             except KeyError:
-                raise FileSetError("%s: unknown %s %s on the node" % (label, key, name)) from None
+                raise FileBatchError("%s: unknown %s %s on the node" % (label, key, name)) from None
         return tuple(found)
 
     def contents(self):
-        encoded = self.module.params["_contents"]
-        if encoded is None:
-            found = []
-            for index, item in enumerate(self.files):
-                label = "files[%d] (%s)" % (index, item["path"])
-                if item["template"] is not None or item["src"] is not None:
-                    raise FileSetError("%s: template and src are read by the action plugin on the controller" % label)
-                if item["content"] is None:
-                    raise FileSetError("%s: give exactly one of template, content, src" % label)
-                found.append(item["content"].encode("utf-8", "surrogateescape"))
-            return found
-        if len(encoded) != len(self.files):
-            raise FileSetError("_contents holds %d entries for %d files" % (len(encoded), len(self.files)))
-        try:
-            return [base64.b64decode(value, validate=True) for value in encoded]
-        except (binascii.Error, TypeError, ValueError):
-            raise FileSetError("_contents is not base64") from None
+        return [item["content"].encode("utf-8", "surrogateescape") for item in self.files]
 
     def plan(self):
         """Check every item, node-side included, before anything is written; returns the per-item work."""
@@ -300,9 +257,9 @@ class FileSet:
             except FileNotFoundError:
                 st = None
             except OSError as exc:
-                raise FileSetError("%s: cannot look at it: %s" % (label, exc.strerror)) from None
+                raise FileBatchError("%s: cannot look at it: %s" % (label, exc.strerror)) from None
             if st is not None and not stat.S_ISDIR(st.st_mode):
-                raise FileSetError("%s: exists and is not a folder" % label)
+                raise FileBatchError("%s: exists and is not a folder" % label)
             uid, gid = self.ids(label, item)
             dir_plan.append((label, path, int(item["mode"], 8), uid, gid))
             folder = os.path.normpath(path)
@@ -317,13 +274,13 @@ class FileSet:
             self.check_item(label, item)
             norm = os.path.normpath(path)
             if norm in seen:
-                raise FileSetError("%s: the same path as %s" % (label, seen[norm]))
+                raise FileBatchError("%s: the same path as %s" % (label, seen[norm]))
             seen[norm] = "files[%d]" % index
             if path.endswith("/"):
-                raise FileSetError("%s: path ends with /, it must name a file" % label)
+                raise FileBatchError("%s: path ends with /, it must name a file" % label)
             parent = os.path.dirname(norm)
             if parent not in will_exist and not os.path.isdir(parent):
-                raise FileSetError(
+                raise FileBatchError(
                     "%s: its folder %s does not exist on the node and is not in directories" % (label, parent)
                 )
             uid, gid = self.ids(label, item)
@@ -334,10 +291,10 @@ class FileSet:
     @staticmethod
     def check_item(label, item):
         if not os.path.isabs(item["path"]):
-            raise FileSetError("%s: path must be absolute" % label)
+            raise FileBatchError("%s: path must be absolute" % label)
         error = mode_error(item["mode"])
         if error:
-            raise FileSetError("%s: %s" % (label, error))
+            raise FileBatchError("%s: %s" % (label, error))
 
     # ---- folders ----------------------------------------------------------------------------------------------
     def ensure_dir(self, label, path, mode, uid, gid):
@@ -379,7 +336,7 @@ class FileSet:
         try:
             return func(*args)
         except OSError as exc:
-            raise FileSetError("%s: %s" % (label, exc.strerror or exc)) from None
+            raise FileBatchError("%s: %s" % (label, exc.strerror or exc)) from None
 
     # ---- files ------------------------------------------------------------------------------------------------
     def existing(self, label, path):
@@ -389,18 +346,18 @@ class FileSet:
         except FileNotFoundError:
             return None, None
         except OSError as exc:
-            raise FileSetError("%s: cannot look at it: %s" % (label, exc.strerror)) from None
+            raise FileBatchError("%s: cannot look at it: %s" % (label, exc.strerror)) from None
         if stat.S_ISLNK(st.st_mode):
             return st, None
         if stat.S_ISDIR(st.st_mode):
-            raise FileSetError("%s: is a folder on the node" % label)
+            raise FileBatchError("%s: is a folder on the node" % label)
         if not stat.S_ISREG(st.st_mode):
-            raise FileSetError("%s: exists and is not a regular file" % label)
+            raise FileBatchError("%s: exists and is not a regular file" % label)
         try:
             with open(path, "rb") as handle:
                 return st, handle.read()
         except OSError as exc:
-            raise FileSetError("%s: cannot read it: %s" % (label, exc.strerror)) from None
+            raise FileBatchError("%s: cannot read it: %s" % (label, exc.strerror)) from None
 
     def write_file(self, label, item, content, mode, uid, gid, st, before):
         path = item["path"]
@@ -416,7 +373,7 @@ class FileSet:
             try:
                 result["backup_file"] = self.module.backup_local(path)
             except Exception as exc:
-                raise FileSetError("%s: cannot make a backup: %s" % (label, exc)) from None
+                raise FileBatchError("%s: cannot make a backup: %s" % (label, exc)) from None
         keep = st is not None and not stat.S_ISLNK(st.st_mode)
         want_uid = uid if uid is not None else (st.st_uid if keep else -1)
         want_gid = gid if gid is not None else (st.st_gid if keep else -1)
@@ -428,7 +385,7 @@ class FileSet:
         try:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".%s." % os.path.basename(path), suffix=".tmp")
         except OSError as exc:
-            raise FileSetError("%s: cannot write in %s: %s" % (label, folder, exc.strerror)) from None
+            raise FileBatchError("%s: cannot write in %s: %s" % (label, folder, exc.strerror)) from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 self.set_ids(handle.fileno(), want_ids, given_ids)
@@ -440,7 +397,7 @@ class FileSet:
             os.rename(tmp, path)
         except OSError as exc:
             self.remove(tmp)
-            raise FileSetError("%s: cannot write it: %s" % (label, exc.strerror or exc)) from None
+            raise FileBatchError("%s: cannot write it: %s" % (label, exc.strerror or exc)) from None
         except BaseException:
             self.remove(tmp)
             raise
@@ -499,15 +456,7 @@ class FileSet:
             if "\x00" in text:
                 return
             texts.append(text)
-        source = item.get("template") or item.get("src")
-        self.diffs.append(
-            dict(
-                before_header=path,
-                after_header="%s (from %s)" % (path, source) if source else path,
-                before=texts[0],
-                after=texts[1],
-            )
-        )
+        self.diffs.append(dict(before_header=path, after_header=path, before=texts[0], after=texts[1]))
 
     # ---- the task ---------------------------------------------------------------------------------------------
     def result(self):
@@ -523,14 +472,14 @@ class FileSet:
     def run(self):
         try:
             dir_plan, file_plan = self.plan()
-        except FileSetError as exc:
+        except FileBatchError as exc:
             self.module.fail_json(msg=str(exc), files=[], changed_paths=[], directories=[])
         try:
             for label, path, mode, uid, gid in dir_plan:
                 self.dir_results.append(dict(path=path, changed=self.ensure_dir(label, path, mode, uid, gid)))
             for step in file_plan:
                 self.file_results.append(self.write_file(*step))
-        except FileSetError as exc:
+        except FileBatchError as exc:
             self.module.fail_json(msg=str(exc), **self.result())
         return self.result()
 
@@ -555,21 +504,17 @@ def main():
                 required=True,
                 options=dict(
                     path=dict(type="str", required=True),
-                    template=dict(type="str"),
-                    content=dict(type="str", no_log=True),
-                    src=dict(type="str"),
-                    vars=dict(type="dict"),
+                    content=dict(type="str", required=True, no_log=False),
                     mode=dict(type="raw", required=True),
                     owner=dict(type="str"),
                     group=dict(type="str"),
                     backup=dict(type="bool", default=False),
                 ),
             ),
-            _contents=dict(type="list", elements="str", no_log=True),
         ),
         supports_check_mode=True,
     )
-    module.exit_json(**FileSet(module).run())
+    module.exit_json(**FileBatch(module).run())
 
 
 if __name__ == "__main__":
