@@ -382,13 +382,16 @@ def ab_table(n: int, res: dict, cgroup: Cgroup) -> str:
 REVS_FLEET = "rev-ab"
 
 
-def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path, same_fleet: bool = False) -> dict:
+def ab_revs(
+    revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path, same_fleet: bool = False, reuse: bool = False
+) -> dict:
     """Revisions of the collection on the runs a change of its machinery affects: for each round and revision
     (the order swapped each round), a fresh fleet of n bare nodes, site.yml to models ready (first), then again after
     one model's config changed (models). Each revision runs from a git worktree of its own ('.' is the working tree),
     with its roles, plugins and site.yml; the lab, its inventory and this script are the working tree's.
     same_fleet: only model changes, all on one fleet that the first revision converged once (for two revisions that
-    leave the nodes alike, so that each finds nothing but the changed model to do)."""
+    leave the nodes alike, so that each finds nothing but the changed model to do); reuse: on the fleet a run with
+    --keep left, converged already (its models as the lab's, or as a model change left them)."""
     trees = {}
     for rev in revs:
         folder, label = checkout(rev, work / "revs")
@@ -411,7 +414,11 @@ def ab_revs(revs: list, n: int, rounds: int, cgroup: Cgroup, work: Path, same_fl
 
     if same_fleet:
         folder, label, env = trees[revs[0]]
-        fresh_fleet(env)
+        if reuse:
+            shutil.rmtree(models, ignore_errors=True)
+            shutil.copytree(ROOT / "lab" / "model_repository", models)
+        else:
+            fresh_fleet(env)
         measured_run(site(folder), env, cgroup, logs / f"converge-{label}.log", cwd=folder)
     for i in range(rounds):
         for rev in revs if i % 2 == 0 else revs[::-1]:  # A B C, then C B A: a drift of the load falls on all alike
@@ -517,7 +524,8 @@ def main() -> None:
         help="instead: the no-change run on N nodes with the converge stamp and without it (site_skip_converged="
         "false), alternating for --rounds rounds, and whether the stamp is worth keeping",
     )
-    parser.add_argument("--reuse", action="store_true", help="--ab-stamp: converge the fleet left by --keep")
+    parser.add_argument("--reuse", action="store_true",
+                        help="--ab-stamp, --ab-revs --same-fleet: converge the fleet left by --keep")  # fmt: skip
     parser.add_argument(
         "--same-fleet",
         action="store_true",
@@ -539,7 +547,9 @@ def main() -> None:
     if args.ab_revs:
         n = sizes[0]
         try:
-            res = ab_revs(args.ab_revs.split(","), n, args.rounds, cgroup, work, same_fleet=args.same_fleet)
+            res = ab_revs(
+                args.ab_revs.split(","), n, args.rounds, cgroup, work, same_fleet=args.same_fleet, reuse=args.reuse
+            )
         finally:
             if not args.keep:
                 fleet(env, work, "-e", "lab_fleet_state=absent", name=REVS_FLEET)
