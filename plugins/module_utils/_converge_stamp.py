@@ -39,6 +39,7 @@ SPEC_KEYS = ("paths", "services", "packages", "images", "endpoints", "models")
 SNAPSHOT_KINDS = ("paths", "services", "packages", "images", "endpoints")
 HEX_DIGITS = frozenset("0123456789abcdef")
 MAX_TIMEOUT = 3600
+COMMAND_TIMEOUT = 60  # seconds for each systemctl, dpkg-query, rpm or docker command
 NVIDIA_MODULE_VERSION = "/sys/module/nvidia/version"
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION = re.compile(r"^(?:[0-9]+|(?:[0-9]+[smhdw])+)$")
@@ -135,16 +136,28 @@ def read_regular_file(path):
     """The bytes of the regular file at path (links followed); OSError for anything else. Opened without blocking, so
     that a FIFO in its place cannot hang the task."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
-        return handle.read()
+        chunks = []
+        chunk = os.read(fd, 1 << 20)
+        while chunk:
+            chunks.append(chunk)
+            chunk = os.read(fd, 1 << 20)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _run(argv):
-    """(stdout, exit status) of argv; (None, the error) when it cannot be started."""
+    """(stdout, exit status) of argv; (None, the error) when it cannot be started or does not end in time (a hung
+    engine or systemd: the node is then not what was recorded, which is safe)."""
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        proc = subprocess.run(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=COMMAND_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        return None, "no answer within %d s" % COMMAND_TIMEOUT
     except OSError as exc:
         return None, str(exc)
     return proc.stdout.decode("utf-8", "replace"), proc.returncode

@@ -23,6 +23,8 @@ description:
     ready with O(models).
   - A folder in O(paths) stands for everything below it but the stamp itself; symbolic links are recorded as links,
     never followed.
+  - Each command the snapshot runs (C(systemctl), C(dpkg-query) or C(rpm), C(docker)) has 60 seconds to answer; one
+    that does not (a hung engine, say) is recorded as unavailable, which no healthy node matches.
   - The stamp also holds when it was written (this node's clock), which M(gpufleet.triton.converge_stamp_info) compares
     with its O(gpufleet.triton.converge_stamp_info#module:max_age). Each call writes it anew, atomically, with mode
     0600, so it always reports a change (in check mode it writes nothing).
@@ -128,8 +130,6 @@ from ansible_collections.gpufleet.triton.plugins.module_utils._converge_stamp im
 def write_atomically(path, text):
     """text into path (mode 0600) through a file beside it renamed into place, so a reader sees all or nothing."""
     folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        os.makedirs(folder, 0o700)
     handle, tmp = tempfile.mkstemp(dir=folder, prefix=".converged.")
     try:
         with os.fdopen(handle, "w") as out:
@@ -146,6 +146,10 @@ def record(params, check_mode):
     """Take the snapshot and write the stamp (not in check mode): the module's result. OSError when the stamp cannot
     be written."""
     path = params["path"]
+    folder = os.path.dirname(path)
+    if not check_mode and not os.path.isdir(folder):
+        # Before the snapshot, so that where paths hold the stamp's folder it is recorded as the stamp leaves it.
+        os.makedirs(folder, 0o700)
     spec = dict((key, params[key]) for key in SPEC_KEYS)
     spec["paths"] = sorted(set(spec["paths"]) - {path})  # the stamp itself changes on every write
     taken = snapshot(spec, timeout=params["timeout"], remember=not check_mode, exclude=(path,))

@@ -242,10 +242,19 @@ def _read_regular(path, limit=None):
     """The bytes of the regular file at path (links followed); OSError when it is something else. Opened without
     blocking, so that a FIFO in its place cannot hang the task."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
-        return handle.read() if limit is None else handle.read(limit)
+        if limit is not None:
+            return os.read(fd, limit)
+        chunks = []
+        chunk = os.read(fd, 1 << 20)
+        while chunk:
+            chunks.append(chunk)
+            chunk = os.read(fd, 1 << 20)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _engine_running(pid_file):

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -27,6 +28,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 DIGEST = "0123456789abcdef" * 4
+SLEEP = shutil.which("sleep")  # found before the tests put their own commands first in PATH
 OPTIONS = ("path", "digest", "timeout", "paths", "services", "packages", "images", "endpoints", "models", "max_age")
 
 # The commands the snapshot runs, as small shell scripts with fixed odd answers: the tests never ask the host's
@@ -464,3 +466,19 @@ def test_a_changed_stamp_never_says_converged_nor_leads_outside(
         assert run.result["converged"] == unchanged, (how, where, value, run.result)
         assert run.result["converged"] or run.result["reasons"], run.result
         assert all(reached(p, [str(owned)]) for p in seen)
+
+
+def test_a_hung_command_does_not_hang_the_snapshot(monkeypatch, tmp_path):
+    """A docker or systemctl that never answers (a hung engine) ends the run at the commands' limit, not never."""
+    hung = tmp_path / "bin"
+    hung.mkdir()
+    for name in ("docker", "systemctl"):
+        (hung / name).write_text(f"#!/bin/sh\nexec {SLEEP} 60\n")
+        (hung / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(hung))
+    monkeypatch.setattr(_converge_stamp, "COMMAND_TIMEOUT", 0.5)
+    args = dict(path=str(tmp_path / "stamp.json"), digest=DIGEST, images=["sha256:" + "a" * 64], services=["docker"])
+    run = run_module(converge_stamp.main, args, check_mode=True, timeout=5)
+    assert run.result["snapshot"]["images"] == {args["images"][0]: "absent"}
+    assert run.result["snapshot"]["services"] == {"docker": "systemctl unavailable"}
+    assert run.seconds < 3
