@@ -22,8 +22,8 @@ description:
   - The existing file is parsed first; when it is not valid JSON (or not a JSON object, or holds C(NaN) or C(Infinity),
     which dockerd rejects) the task fails, naming the file and the line and column of the error, and nothing is
     written. So does a O(path) that is a folder, a FIFO, a socket or a symbolic link loop.
-  - Values are compared with their JSON types: V(1) is not V(true) and V(3.0) is not V(3) (dockerd rejects a number
-    given to a boolean option), so a value of another type is a change.
+  - Values are compared with their JSON types, so V(1) is not V(true) and V(3.0) is not V(3) (dockerd rejects a
+    number given to a boolean option), and a value of another type is a change.
   - The file is rewritten (atomically, in the same directory) only when its effective content changes; formatting
     differences alone never cause a write. The parent directory is created when absent.
   - The module does not restart the engine; notify a handler when RV(ignore:changed) is true.
