@@ -364,6 +364,11 @@ def stamp_problem(stamp):
             return "snapshot %s is not an object of strings" % kind
     if not isinstance(taken.get("nvidia_module"), str):
         return "snapshot nvidia_module is not a string"
+    # converge_stamp records each path it is given: one that the snapshot lacks was put in afterwards, and walking
+    # it (say "/") would look at, and tag, what the stamp never recorded.
+    unrecorded = [path for path in stamp["spec"]["paths"] if path not in taken["paths"]]
+    if unrecorded:
+        return "spec paths: %s is not in its snapshot" % _short(unrecorded[0])
     return None
 
 

@@ -151,7 +151,8 @@ def record(params, check_mode):
         # Before the snapshot, so that where paths hold the stamp's folder it is recorded as the stamp leaves it.
         os.makedirs(folder, 0o700)
     spec = dict((key, params[key]) for key in SPEC_KEYS)
-    spec["paths"] = sorted(set(spec["paths"]) - {path})  # the stamp itself changes on every write
+    # The stamp itself changes on every write: neither listed nor recorded.
+    spec["paths"] = sorted(set(p for p in spec["paths"] if os.path.normpath(p) != os.path.normpath(path)))
     taken = snapshot(spec, timeout=params["timeout"], remember=not check_mode, exclude=(path,))
     stamp = {
         "version": STAMP_VERSION,

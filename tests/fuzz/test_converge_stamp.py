@@ -386,6 +386,8 @@ def corrupt(stamp: dict, where: tuple, value, delete: bool) -> dict:
     wrong=None,
     check_mode=False,
 )
+# A stamp that lists "/" without having recorded it (found by the long profile) would walk and tag the whole host.
+@example(tree=[], how="value", where=("spec", "paths"), value=["/"], cut=0, broken="fifo", wrong=None, check_mode=False)
 # A stamp dated NaN was never too old; one dated 2**64 crashed formatting its date.
 @example(tree=[], how="file", where=("spec",), value=None, cut=0, broken="nan", wrong=None, check_mode=False)
 @example(

@@ -157,7 +157,10 @@ def test_it_reads_exactly_what_is_there_and_changes_nothing(data, fake_docker):
         paths = candidate_paths(root, made)
         args = {}
         if data.draw(st.booleans(), label="with cache_dir") or wrong == "cache_dir":
-            args["cache_dir"] = data.draw(WRONG_PATHS if wrong == "cache_dir" else paths, label="cache_dir")
+            # ansible-core's AnsibleModule() itself fails on a string option that is not UTF-8 (it logs the options
+            # encoded as UTF-8); in a list, as in files, such a path is the module's to handle.
+            utf8 = paths.filter(lambda path: not any("\udc80" <= char <= "\udcff" for char in path))
+            args["cache_dir"] = data.draw(WRONG_PATHS if wrong == "cache_dir" else utf8, label="cache_dir")
         files = data.draw(st.lists(paths, max_size=4, unique=True), label="files")
         if wrong == "files":
             files.append(data.draw(WRONG_PATHS, label="wrong file"))
