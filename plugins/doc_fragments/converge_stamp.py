@@ -13,7 +13,7 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   path:
-    description: Where the stamp is kept.
+    description: Where the stamp is kept (an absolute path).
     type: path
     default: /var/lib/gpufleet/converged.json
   digest:
@@ -22,7 +22,7 @@ options:
     type: str
     required: true
   timeout:
-    description: Seconds to wait for each HTTP answer.
+    description: Seconds to wait for each HTTP answer, more than 0 and at most 3600.
     type: float
     default: 5
 """

@@ -21,6 +21,10 @@ description:
     an extended attribute), the state of O(services) (active and enabled), the version of O(packages), whether each of
     O(images) is present, the version of the loaded NVIDIA kernel module, and whether each Triton in O(endpoints) is
     ready with O(models).
+  - A folder in O(paths) stands for everything below it but the stamp itself; symbolic links are recorded as links,
+    never followed.
+  - Each command the snapshot runs (C(systemctl), C(dpkg-query) or C(rpm), C(docker)) has 60 seconds to answer; one
+    that does not (a hung engine, say) is recorded as unavailable, which no healthy node matches.
   - The stamp also holds when it was written (this node's clock), which M(gpufleet.triton.converge_stamp_info) compares
     with its O(gpufleet.triton.converge_stamp_info#module:max_age). Each call writes it anew, atomically, with mode
     0600, so it always reports a change (in check mode it writes nothing).
@@ -37,7 +41,7 @@ attributes:
     description: No diff is shown.
 options:
   paths:
-    description: Files and folders the roles own; a folder stands for everything below it.
+    description: Files and folders the roles own (absolute paths); a folder stands for everything below it.
     type: list
     elements: path
     default: []
@@ -57,7 +61,7 @@ options:
     elements: str
     default: []
   endpoints:
-    description: Base URLs of the node's Triton instances (HTTP), e.g. V(http://127.0.0.1:8000).
+    description: Base URLs of the node's Triton instances (C(http://) or C(https://)), e.g. V(http://127.0.0.1:8000).
     type: list
     elements: str
     default: []
@@ -114,36 +118,42 @@ from ansible_collections.gpufleet.triton.plugins.module_utils._converge_stamp im
     SPEC_KEYS,
     STAMP_VERSION,
     differences,
+    digest_problem,
     read_stamp,
     snapshot,
+    spec_problem,
+    stamp_path_problem,
+    timeout_problem,
 )
-
-HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def write_atomically(path, text):
     """text into path (mode 0600) through a file beside it renamed into place, so a reader sees all or nothing."""
     folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        os.makedirs(folder, 0o700)
     handle, tmp = tempfile.mkstemp(dir=folder, prefix=".converged.")
     try:
         with os.fdopen(handle, "w") as out:
             out.write(text)
         os.chmod(tmp, 0o600)
         os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
+        tmp = None
+    finally:
+        if tmp is not None and os.path.lexists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def record(params, check_mode):
-    """Take the snapshot and write the stamp (not in check mode): the module's result."""
+    """Take the snapshot and write the stamp (not in check mode): the module's result. OSError when the stamp cannot
+    be written."""
     path = params["path"]
+    folder = os.path.dirname(path)
+    if not check_mode and not os.path.isdir(folder):
+        # Before the snapshot, so that where paths hold the stamp's folder it is recorded as the stamp leaves it.
+        os.makedirs(folder, 0o700)
     spec = dict((key, params[key]) for key in SPEC_KEYS)
-    spec["paths"] = sorted(set(spec["paths"]) - {path})  # the stamp itself changes on every write
-    taken = snapshot(spec, timeout=params["timeout"], remember=not check_mode)
+    # The stamp itself changes on every write: neither listed nor recorded.
+    spec["paths"] = sorted(set(p for p in spec["paths"] if os.path.normpath(p) != os.path.normpath(path)))
+    taken = snapshot(spec, timeout=params["timeout"], remember=not check_mode, exclude=(path,))
     stamp = {
         "version": STAMP_VERSION,
         "digest": params["digest"],
@@ -176,10 +186,21 @@ def main():
         ),
         supports_check_mode=True,
     )
-    digest = module.params["digest"]
-    if len(digest) != 64 or not HEX_DIGITS.issuperset(digest):
-        module.fail_json(msg="digest must be 64 lowercase hexadecimal digits, got %r" % digest)
-    module.exit_json(**record(module.params, module.check_mode))
+    params = module.params
+    # Every option is checked before the snapshot looks at (and tags) anything.
+    problem = (
+        digest_problem(params["digest"])
+        or timeout_problem(params["timeout"])
+        or stamp_path_problem(params["path"])
+        or spec_problem(params)
+    )
+    if problem:
+        module.fail_json(msg=problem)
+    try:
+        result = record(params, module.check_mode)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="path: cannot write the stamp %s: %s" % (params["path"], exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ description:
     inputs digest equals O(digest), the stamp is at most O(max_age) old, and a snapshot taken now equals the recorded
     one (files, services, packages, images, the NVIDIA kernel module, Triton's health and models). Otherwise
     RV(reasons) says what differs.
+  - A stamp that is not exactly as M(gpufleet.triton.converge_stamp) writes it (not JSON, another type where a list
+    or a number belongs, a relative path, a URL other than C(http://) or C(https://)) never counts as converged, and
+    nothing it lists is looked at.
   - C(playbooks/site.yml) uses it to leave out of the rollout the nodes that need nothing, which makes a no-change run
     over a fleet cost one module call per node instead of one per task.
 author:
@@ -73,10 +76,13 @@ from ansible_collections.gpufleet.triton.plugins.module_utils._converge_stamp im
     COMMON_ARGS,
     age_reason,
     differences,
+    digest_problem,
     duration_seconds,
     read_stamp,
     recorded_spec,
     snapshot,
+    stamp_path_problem,
+    timeout_problem,
 )
 
 
@@ -95,7 +101,7 @@ def assess(path, digest, max_age, timeout, remember=True):
     too_old = age_reason(stamp, max_age)
     if too_old:
         return dict(written, converged=False, reasons=[too_old])
-    now = snapshot(recorded_spec(stamp), timeout=timeout, remember=remember)
+    now = snapshot(recorded_spec(stamp), timeout=timeout, remember=remember, exclude=(path,))
     reasons = differences(stamp.get("snapshot") or {}, now)
     return dict(written, converged=not reasons, reasons=reasons)
 
@@ -110,6 +116,13 @@ def main():
         max_age = duration_seconds(params["max_age"])
     except ValueError as exc:
         module.fail_json(msg="max_age: %s" % exc)
+    problem = (
+        stamp_path_problem(params["path"], writing=False)
+        or digest_problem(params["digest"])
+        or timeout_problem(params["timeout"])
+    )
+    if problem:
+        module.fail_json(msg=problem)
     result = assess(params["path"], params["digest"], max_age, params["timeout"], remember=not module.check_mode)
     module.exit_json(changed=False, **result)
 

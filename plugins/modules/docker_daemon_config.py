@@ -19,8 +19,11 @@ description:
     C(log-driver) and C(live-restore), the NVIDIA container toolkit role owns C(runtimes.nvidia)).
   - Dictionary values are merged recursively into the dictionaries already in the file (setting C(runtimes.nvidia)
     keeps any other runtime); lists and scalar values replace what was there.
-  - The existing file is parsed first; when it is not valid JSON (or not a JSON object) the task fails, naming the
-    file and the line and column of the error, and nothing is written.
+  - The existing file is parsed first; when it is not valid JSON (or not a JSON object, or holds C(NaN) or C(Infinity),
+    which dockerd rejects) the task fails, naming the file and the line and column of the error, and nothing is
+    written. So does a O(path) that is a folder, a FIFO, a socket or a symbolic link loop.
+  - Values are compared with their JSON types, so V(1) is not V(true) and V(3.0) is not V(3) (dockerd rejects a
+    number given to a boolean option), and a value of another type is a change.
   - The file is rewritten (atomically, in the same directory) only when its effective content changes; formatting
     differences alone never cause a write. The parent directory is created when absent.
   - The module does not restart the engine; notify a handler when RV(ignore:changed) is true.
@@ -35,7 +38,8 @@ attributes:
     description: Returns the effective content before and after, as indented JSON.
 options:
   path:
-    description: Path of the engine's configuration file.
+    description:
+      - Absolute path of the engine's configuration file. A symbolic link is followed (its target is written).
     type: path
     default: /etc/docker/daemon.json
   settings:
@@ -43,6 +47,7 @@ options:
       - Keys to set, with their values. Nested dictionaries are merged recursively into existing dictionaries; lists and
         scalars replace the existing value.
       - Required unless O(remove) is given.
+      - Numbers must be finite (JSON has no C(NaN) or C(Infinity)).
     type: dict
   remove:
     description:
@@ -53,8 +58,12 @@ options:
     type: list
     elements: str
   mode:
-    description: Permissions of the file, as an octal string.
-    type: str
+    description:
+      - Permissions of the file, as an octal string (V('0644'), V('644') or V('0o644')) or a number (YAML reads an
+        unquoted V(0644) as the number 420, which is mode 0644).
+      - From V('0000') to V('0777') and not writable by others (anyone who can write C(daemon.json) controls the
+        engine, which runs as root); the setuid, setgid and sticky bits are refused.
+    type: raw
     default: '0644'
   backup:
     description: Keep a time-stamped copy of the previous file when it is changed.
@@ -139,7 +148,9 @@ diff:
 import copy
 import errno
 import json
+import math
 import os
+import re
 import stat
 import tempfile
 
@@ -171,18 +182,88 @@ def _remove(config, item):
     node.pop(parts[-1], None)
 
 
+def _non_finite(value, where):
+    """The dotted key of the first NaN or infinite number in value (None when there is none)."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return where
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, child in children:
+        found = _non_finite(child, "%s.%s" % (where, key) if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _refuse_constant(token):
+    raise ValueError("%s is not a JSON number" % token)
+
+
+def _finite_float(text):
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError("%s is too large for a JSON number" % text)
+    return number
+
+
+def _canonical(config):
+    """Equal for equal JSON with types: json.dumps tells 1 from true and 3.0 from 3 (== does not)."""
+    return json.dumps(config, sort_keys=True)
+
+
+MODE = re.compile(r"^(?:0o?)?([0-7]{3})$")
+
+
+def parse_mode(mode):
+    """The permissions mode asks for, or (None, why not)."""
+    if isinstance(mode, bool):
+        value = None
+    elif isinstance(mode, int):
+        value = mode
+    elif isinstance(mode, str) and MODE.match(mode):
+        value = int(MODE.match(mode).group(1), 8)
+    else:
+        value = None
+    if value is None:
+        return None, "mode must be an octal string such as '0644' or a number, got %r" % (mode,)
+    if not 0 <= value <= 0o777:
+        why = "mode must be between '0000' and '0777' (no setuid, setgid or sticky bit), got %r (0%o)"
+        return None, why % (mode, value)
+    if value & 0o002:
+        # Whoever can write daemon.json chooses what the engine, which runs as root, runs.
+        return None, "mode must not let others write daemon.json, got 0%03o" % value
+    return value, None
+
+
 def _render(config):
     return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
 
 
+def _read_regular(path, limit=None):
+    """The bytes of the regular file at path (links followed); OSError when it is something else. Opened without
+    blocking, so that a FIFO in its place cannot hang the task."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if limit is not None:
+            return os.read(fd, limit)
+        chunks = []
+        chunk = os.read(fd, 1 << 20)
+        while chunk:
+            chunks.append(chunk)
+            chunk = os.read(fd, 1 << 20)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _engine_running(pid_file):
     try:
-        with open(pid_file, "rb") as f:
-            pid = int(f.read().strip() or b"0")
+        pid = int(_read_regular(pid_file, 64).strip() or b"0")
         if pid <= 0:
             return False
         os.kill(pid, 0)
-    except (IOError, OSError, ValueError) as exc:
+    except (IOError, OSError, ValueError, OverflowError) as exc:
         # EPERM: the process exists, it just is not ours to signal.
         return getattr(exc, "errno", None) == errno.EPERM
     return True
@@ -196,22 +277,32 @@ class DaemonConfig(object):
         self.path = os.path.realpath(module.params["path"])
         self.settings = module.params["settings"] or {}
         self.remove = module.params["remove"] or []
-        self.mode = module.params["mode"]
+        self.mode = None  # set by run(), from parse_mode
         self.result = dict(changed=False)
 
     def load(self):
         b_path = to_bytes(self.path, errors="surrogate_or_strict")
-        if not os.path.exists(b_path):
-            return None, {}
         try:
-            with open(b_path, "rb") as f:
-                raw = to_text(f.read(), errors="surrogate_or_strict")
+            st = os.stat(b_path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None, {}
+            # ELOOP: a symbolic link loop, which realpath leaves as it is.
+            self.module.fail_json(msg="path: cannot use %s: %s" % (self.path, to_native(exc.strerror or exc)))
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            msg = "path: %s is %s, expected a JSON file (or nothing); nothing was changed" % (self.path, kind)
+            self.module.fail_json(msg=msg)
+        try:
+            raw = to_text(_read_regular(b_path), errors="surrogate_or_strict")
         except (IOError, OSError, UnicodeError) as exc:
-            self.module.fail_json(msg="Cannot read %s: %s" % (self.path, to_native(exc)))
+            self.module.fail_json(msg="Cannot read %s (expected a UTF-8 JSON file): %s" % (self.path, to_native(exc)))
         if not raw.strip():
             return raw, {}
         try:
-            config = json.loads(raw)
+            config = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except RecursionError:
+            self.module.fail_json(msg="%s nests JSON too deeply to read; nothing was changed" % self.path)
         except ValueError as exc:
             where = ""
             if getattr(exc, "lineno", None) is not None:
@@ -236,7 +327,10 @@ class DaemonConfig(object):
                 self.module.fail_json(msg="Cannot create %s: %s" % (to_native(b_dir), to_native(exc)))
         if self.module.params["backup"] and os.path.exists(b_path):
             self.result["backup_file"] = self.module.backup_local(self.path)
-        fd, tmp = tempfile.mkstemp(prefix=b".daemon.json.", dir=b_dir)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=b".daemon.json.", dir=b_dir)
+        except OSError as exc:
+            self.module.fail_json(msg="Cannot write %s: %s" % (self.path, to_native(exc)))
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(to_bytes(content, errors="surrogate_or_strict"))
@@ -251,13 +345,18 @@ class DaemonConfig(object):
         b_path = to_bytes(self.path, errors="surrogate_or_strict")
         if not os.path.exists(b_path):
             return False
-        return stat.S_IMODE(os.stat(b_path).st_mode) != int(self.mode, 8)
+        return stat.S_IMODE(os.stat(b_path).st_mode) != self.mode
 
     def run(self):
-        try:
-            int(self.mode, 8)
-        except ValueError:
-            self.module.fail_json(msg="mode must be an octal string such as '0644', got %r" % self.mode)
+        # Every option is checked before the file is looked at.
+        self.mode, why = parse_mode(self.module.params["mode"])
+        if why:
+            self.module.fail_json(msg=why)
+        bad = _non_finite(self.settings, "")
+        if bad is not None:
+            self.module.fail_json(msg="settings: %s is not a finite number (JSON has no NaN or Infinity)" % bad)
+        if not os.path.isabs(self.module.params["path"]):
+            self.module.fail_json(msg="path must be absolute, got %r" % self.module.params["path"])
 
         raw, before = self.load()
         after = copy.deepcopy(before)
@@ -266,7 +365,7 @@ class DaemonConfig(object):
         _merge(after, self.settings)
 
         # A missing file is created only when there is something to put in it.
-        content_changed = bool(after) if raw is None else after != before
+        content_changed = bool(after) if raw is None else _canonical(after) != _canonical(before)
         mode_changed = not content_changed and self.mode_differs()
         self.result["changed"] = content_changed or mode_changed
         self.result["config"] = after
@@ -295,7 +394,7 @@ def main():
             path=dict(type="path", default="/etc/docker/daemon.json"),
             settings=dict(type="dict"),
             remove=dict(type="list", elements="str"),
-            mode=dict(type="str", default="0644"),
+            mode=dict(type="raw", default="0644"),
             backup=dict(type="bool", default=False),
             pid_file=dict(type="path", default="/run/docker.pid"),
         ),

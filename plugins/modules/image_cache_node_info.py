@@ -32,25 +32,29 @@ attributes:
 options:
   cache_dir:
     description:
-      - A folder; RV(cache_dir) is the free space of the file system it is on, or that of its nearest existing parent
-        folder when it does not exist yet.
+      - A folder (an absolute path); RV(cache_dir) is the free space of the file system it is on, or that of its
+        nearest existing parent folder when it does not exist yet.
     type: path
   docker_root:
     description: Whether to ask the engine for its data root (C(docker info)) and return RV(docker_root).
     type: bool
     default: false
   images:
-    description: Image IDs or names to look up in the engine; empty strings are skipped.
+    description:
+      - Image IDs or names to look up in the engine; empty strings are skipped. A name that starts with C(-) is a name,
+        never an option of the C(docker) command.
     type: list
     elements: str
     default: []
   files:
-    description: Paths whose existence to report in RV(files).
+    description: Absolute paths whose existence to report in RV(files).
     type: list
     elements: path
     default: []
   state_file:
-    description: A JSON file to read and return as RV(state); a missing or empty file gives V({}).
+    description:
+      - A JSON file (an absolute path) to read and return as RV(state); a missing or empty file (or a link to nothing)
+        gives V({}). Anything else that is not a UTF-8 JSON object, a folder or a FIFO say, fails the task.
     type: path
 seealso:
   - module: community.docker.docker_image_info
@@ -84,7 +88,9 @@ cache_dir:
       description: The mount point of the file system.
       type: str
 docker_root:
-  description: The engine's data root and its file system; C(/var/lib/docker) when the engine does not answer.
+  description:
+    - The engine's data root and its file system; C(/var/lib/docker) when the engine does not answer, or answers
+      something that is not an absolute path.
   returned: when O(docker_root=true)
   type: dict
   contains:
@@ -123,10 +129,12 @@ group:
   sample: deploy
 """
 
+import errno
 import grp
 import json
 import os
 import pwd
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -168,18 +176,51 @@ def docker(module, *args):
     return out.strip() if rc == 0 else None
 
 
+def usable_root(answer):
+    """The engine's data root when answer is one (an absolute path on one line), else None."""
+    if answer and os.path.isabs(answer) and "\n" not in answer and "\0" not in answer:
+        return answer
+    return None
+
+
+def path_problem(name, path):
+    if "\0" in path or not os.path.isabs(path):
+        return "%s must be an absolute path, got %r" % (name, path)
+    return None
+
+
+def read_regular_file(path):
+    """The bytes of the regular file at path (links followed); OSError for anything else. Opened without blocking, so
+    that a FIFO in its place cannot hang the task."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks = []
+        chunk = os.read(fd, 1 << 20)
+        while chunk:
+            chunks.append(chunk)
+            chunk = os.read(fd, 1 << 20)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_state(module, path):
     try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("utf-8")
+        text = read_regular_file(path).decode("utf-8")
     except (IOError, OSError) as exc:
-        if not os.path.exists(path):
+        if exc.errno == errno.ENOENT:  # missing, or a link to nothing: no history yet
             return {}
-        module.fail_json(msg="cannot read %s: %s" % (path, exc))
+        module.fail_json(msg="cannot read %s (expected the JSON image history): %s" % (path, exc.strerror or exc))
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg="%s is not UTF-8 (%s); remove it or give its JSON back" % (path, exc))
     if not text.strip():
         return {}
     try:
         state = json.loads(text)
+    except RecursionError:
+        module.fail_json(msg="%s nests JSON too deeply to read; remove it or give its JSON back" % path)
     except ValueError as exc:
         module.fail_json(msg="%s is not JSON (%s); remove it or give its JSON back" % (path, exc))
     if not isinstance(state, dict):
@@ -199,6 +240,12 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    problems = [path_problem(name, params[name]) for name in ("cache_dir", "state_file") if params[name] is not None]
+    problems += [path_problem("files", path) for path in params["files"]]
+    problems += ["images: %r holds a NUL character" % ref for ref in params["images"] if "\0" in ref]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     uid, gid = os.geteuid(), os.getegid()
     try:
         user = pwd.getpwuid(uid).pw_name
@@ -209,16 +256,19 @@ def main():
     except KeyError:
         group = str(gid)
     result = dict(changed=False, user=user, group=group)
-    if params["cache_dir"]:
+    if params["cache_dir"] is not None:
         result["cache_dir"] = space(params["cache_dir"])
     if params["docker_root"]:
-        root = docker(module, "info", "--format", "{{ .DockerRootDir }}") or DEFAULT_DOCKER_ROOT
+        root = usable_root(docker(module, "info", "--format", "{{ .DockerRootDir }}")) or DEFAULT_DOCKER_ROOT
         result["docker_root"] = space(root)
+    # "--": a name such as --help is an image name, not an option (which would answer with the usage, and succeed).
     result["images"] = dict(
-        (ref, docker(module, "image", "inspect", "--format", "{{ .Id }}", ref) or "") for ref in params["images"] if ref
+        (ref, docker(module, "image", "inspect", "--format", "{{ .Id }}", "--", ref) or "")
+        for ref in params["images"]
+        if ref
     )
     result["files"] = dict((path, os.path.lexists(path)) for path in params["files"])
-    result["state"] = read_state(module, params["state_file"]) if params["state_file"] else {}
+    result["state"] = read_state(module, params["state_file"]) if params["state_file"] is not None else {}
     module.exit_json(**result)
 
 
