@@ -19,8 +19,8 @@ description:
     M(ansible.builtin.template) and M(ansible.builtin.copy) tasks (one or two module calls each).
   - Each file's content is given as text (O(files[].content)); render templates and read controller files into it with
     the C(ansible.builtin.template) and C(ansible.builtin.file) lookups. Meant for configuration files, units and
-    scripts, not for large files (see M(gpufleet.triton.verified_copy)): the contents travel in the module's
-    arguments.
+    scripts, not for large files (for those, M(gpufleet.triton.verified_copy)), as the contents travel in the
+    module's arguments.
   - Every item is checked before anything is written (paths, modes, exactly one content source, owners and groups
     known on the node, each file's folder present or listed in O(directories)); a bad item fails the task naming it
     and nothing is written.

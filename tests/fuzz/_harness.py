@@ -18,6 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import hypothesis
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -46,6 +47,12 @@ def run_module(main, args: dict, *, check_mode: bool = False, diff: bool = False
     """main() of a module on args; its parsed result. Fails the calling test (AssertionError) on a traceback, a run
     past `timeout` seconds, or output that is not one JSON object."""
     args = dict(args)
+    try:
+        json.dumps(args, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (os.fsdecode of a name that is not UTF-8) cannot reach a module: Ansible sends a module its
+        # arguments as UTF-8 JSON and refuses such a string before the module runs. Not an input a module can get.
+        hypothesis.reject()
     if check_mode:
         args["_ansible_check_mode"] = True
     if diff:
