@@ -110,7 +110,7 @@ options:
 notes:
   - The contents travel inside the module's arguments, so the whole set should stay small (configuration files, not
     archives).
-  - File contents never appear in the task's result apart from the diff in diff mode, but they are task arguments:
+  - File contents never appear in the task's result apart from the diff in diff mode, but they are task arguments;
     the module's C(invocation) shows them at C(-vvv). Set C(no_log) on a task that writes secrets; Ansible then hides
     its arguments, result and diff.
 seealso:
