@@ -25,6 +25,7 @@ import time
 from urllib.parse import urlsplit
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._file_digest import file_sha256
+from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
 from ansible_collections.gpufleet.triton.plugins.module_utils._triton_http import TritonHTTPClient, assess, satisfied
 
 # 2: the stamp holds when it was written (converged_at), for max_age.
@@ -130,23 +131,6 @@ def spec_problem(spec):
             if problem:
                 return "%s: %s" % (key, problem)
     return None
-
-
-def read_regular_file(path):
-    """The bytes of the regular file at path (links followed); OSError for anything else. Opened without blocking, so
-    that a FIFO in its place cannot hang the task."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        chunks = []
-        chunk = os.read(fd, 1 << 20)
-        while chunk:
-            chunks.append(chunk)
-            chunk = os.read(fd, 1 << 20)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _run(argv):
@@ -375,7 +359,7 @@ def stamp_problem(stamp):
 def read_stamp(path):
     """(stamp dict or None, the reason when None)."""
     try:
-        raw = read_regular_file(path)
+        raw = read_regular(path)
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
             return None, "no stamp at %s (no complete run recorded)" % path

@@ -37,12 +37,9 @@ from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_pars
     load_schema,
     parse_config_text,
 )
-from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_report import (
-    ModelReport,
-    printable,
-    read_regular,
-)
+from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_report import ModelReport, printable
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_tensors import TensorChecks
+from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
 
 # What the modules and tests import from here.
 __all__ = [

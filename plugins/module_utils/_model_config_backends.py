@@ -20,7 +20,7 @@ import re
 import sys
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_parse import finding
-from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_report import read_regular
+from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
 
 # Backends shipped in the NGC nvcr.io/nvidia/tritonserver:24.10-py3 image (/opt/tritonserver/backends).
 DEFAULT_BACKENDS = [

@@ -13,36 +13,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import stat
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_parse import config_to_dict, finding
-
-
-def read_regular(path, limit=-1):
-    """The bytes of the regular file at path (at most limit). Raises OSError for anything else: a read of a FIFO
-    waits for a writer forever, a device may never end, a folder has no bytes."""
-    # O_NONBLOCK: opening a FIFO for reading would itself wait for a writer.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    # checked before the file object is made: Python's own refusal of a folder names the descriptor, not the path
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise OSError("%s, not a regular file" % _kind(mode))
-    except OSError:
-        os.close(fd)
-        raise
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read(limit)
-
-
-def _kind(mode):
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
+from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
 
 
 def printable(value):

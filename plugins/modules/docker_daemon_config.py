@@ -156,6 +156,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
 
 
 def _merge(base, update):
@@ -238,28 +239,9 @@ def _render(config):
     return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
 
 
-def _read_regular(path, limit=None):
-    """The bytes of the regular file at path (links followed); OSError when it is something else. Opened without
-    blocking, so that a FIFO in its place cannot hang the task."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        if limit is not None:
-            return os.read(fd, limit)
-        chunks = []
-        chunk = os.read(fd, 1 << 20)
-        while chunk:
-            chunks.append(chunk)
-            chunk = os.read(fd, 1 << 20)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def _engine_running(pid_file):
     try:
-        pid = int(_read_regular(pid_file, 64).strip() or b"0")
+        pid = int(read_regular(pid_file, 64).strip() or b"0")
         if pid <= 0:
             return False
         os.kill(pid, 0)
@@ -294,7 +276,7 @@ class DaemonConfig(object):
             msg = "path: %s is %s, expected a JSON file (or nothing); nothing was changed" % (self.path, kind)
             self.module.fail_json(msg=msg)
         try:
-            raw = to_text(_read_regular(b_path), errors="surrogate_or_strict")
+            raw = to_text(read_regular(b_path), errors="surrogate_or_strict")
         except (IOError, OSError, UnicodeError) as exc:
             self.module.fail_json(msg="Cannot read %s (expected a UTF-8 JSON file): %s" % (self.path, to_native(exc)))
         if not raw.strip():

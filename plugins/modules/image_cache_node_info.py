@@ -134,9 +134,9 @@ import grp
 import json
 import os
 import pwd
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
 
 DEFAULT_DOCKER_ROOT = "/var/lib/docker"
 
@@ -189,26 +189,9 @@ def path_problem(name, path):
     return None
 
 
-def read_regular_file(path):
-    """The bytes of the regular file at path (links followed); OSError for anything else. Opened without blocking, so
-    that a FIFO in its place cannot hang the task."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        chunks = []
-        chunk = os.read(fd, 1 << 20)
-        while chunk:
-            chunks.append(chunk)
-            chunk = os.read(fd, 1 << 20)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def read_state(module, path):
     try:
-        text = read_regular_file(path).decode("utf-8")
+        text = read_regular(path).decode("utf-8")
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:  # missing, or a link to nothing: no history yet
             return {}

@@ -114,10 +114,10 @@ model_digests:
 import json
 import os
 import re
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_names import model_name_error
+from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
 from ansible_collections.gpufleet.triton.plugins.module_utils._tree_digest import model_digests, model_names
 
 # What the lock holder's line and the record may take (lock.sh writes one line; the record is a list of names).
@@ -125,22 +125,6 @@ LOCK_READ = 4096
 RECORD_READ = 16 * 1024 * 1024
 # White space and control characters: never in an image reference or an interpreter's path the role passes.
 _BAD_ARGUMENT = re.compile(r"[\s\x00-\x1f\x7f]")
-
-
-def read_regular(path, limit):
-    """The first limit bytes of the regular file at path; OSError for anything else (reading a FIFO waits for a
-    writer forever; O_NONBLOCK keeps opening one from waiting too)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    # checked before the file object is made: Python's own refusal of a folder names the descriptor, not the path
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise OSError("%s, not a regular file" % ("a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"))
-    except OSError:
-        os.close(fd)
-        raise
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read(limit)
 
 
 def check_options(module):
