@@ -22,7 +22,8 @@ options:
   _input:
     description:
       - The selection request. Keys C(flavor) (V(debian), V(ubuntu) or V(redhat)), C(repo) (V(distro), V(cuda),
-        V(local) or V(none)), C(branch) (empty for the platform's default), C(default_branch),
+        V(local) or V(none); V(cuda) and V(local) hold NVIDIA's own packages, named as in its CUDA repository),
+        C(branch) (empty for the platform's default), C(default_branch),
         C(tesla_branches) (Debian),
         C(package_version) (empty or an upstream version such as V(535.261.03)), C(kernel_module) (V(proprietary) or
         V(open)), C(headless) (bool), C(headers) (bool), C(kernel) (the running kernel release) and
@@ -86,6 +87,10 @@ _KERNEL = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+~_-]*\Z")
 _FLAVORS = ("debian", "ubuntu", "redhat")
 _REPOS = ("distro", "cuda", "local", "none")
 _KERNEL_MODULES = ("proprietary", "open")
+# Repositories that hold NVIDIA's own packages (CUDA names such as cuda-drivers-570): NVIDIA's CUDA repository or a
+# mirror of it, and a local repository (NVIDIA's driver local repository, an offline folder of its packages). A
+# mirror of the distribution itself is repo=distro with a mirror URL.
+_NVIDIA_LAYOUT = ("cuda", "local")
 # request key -> the role variable a user sets, for the messages
 _BOOLEANS = (("headless", "nvidia_driver_headless"), ("headers", "nvidia_driver_install_kernel_headers"))
 
@@ -115,7 +120,7 @@ def _debian(req, branch, version):
     default = str(req.get("default_branch") or "")
     tesla = [str(b) for b in req.get("tesla_branches") or []]
     open_modules = req.get("kernel_module") == "open"
-    if repo == "cuda":
+    if repo in _NVIDIA_LAYOUT:
         return _cuda_apt(branch, version, open_modules)
     if branch == default:
         kernel = "nvidia-open-kernel-dkms" if open_modules else "nvidia-kernel-dkms"
@@ -135,8 +140,10 @@ def _debian(req, branch, version):
     else:
         return _result(
             error="nvidia_driver_branch=%s is not packaged by this Debian release, which offers %s "
-            "(nvidia-driver) and the Tesla branches %s; choose one of those, or "
-            "nvidia_driver_repo=cuda or local" % (branch, default, ", ".join(tesla) or "none")
+            "(nvidia-driver) and the Tesla branches %s; choose one of those, or take NVIDIA's packages, which "
+            "carry every branch: nvidia_driver_repo=cuda (NVIDIA's CUDA repository, or a mirror of it at "
+            "nvidia_driver_cuda_repo_url) or local (NVIDIA's driver local repository or an offline folder of its "
+            "packages)" % (branch, default, ", ".join(tesla) or "none")
         )
     return _result(branch=branch, packages=_apt_pin(names, versioned, version), hold=names, main_package=main)
 
@@ -148,7 +155,7 @@ def _cuda_apt(branch, version, open_modules):
 
 def _ubuntu(req, branch, version):
     open_modules = req.get("kernel_module") == "open"
-    if req["repo"] == "cuda":
+    if req["repo"] in _NVIDIA_LAYOUT:
         return _cuda_apt(branch, version, open_modules)
     suffix = "-server-open" if open_modules else "-server"
     if _flag(req, "headless", "")[0]:

@@ -98,7 +98,18 @@ def test_debian_open_modules_refused_for_tesla_branch():
 def test_debian_branch_not_packaged_names_the_alternatives(host, branch):
     error = select(host, branch=branch)["error"]
     assert f"nvidia_driver_branch={branch}" in error
-    assert "nvidia_driver_repo=cuda or local" in error
+    assert "nvidia_driver_repo=cuda" in error and "or local" in error
+
+
+@pytest.mark.parametrize("host", ["debian12", "debian13", "ubuntu2404"])
+@pytest.mark.parametrize("repo", ["cuda", "local"])
+def test_nvidia_repositories_serve_any_branch_under_cuda_names(host, repo):
+    # cuda and local hold NVIDIA's packages: a branch Debian does not package is served, under NVIDIA's names.
+    sel = select(host, repo=repo, branch="560", package_version="560.35.03")
+    assert sel["error"] == ""
+    assert sel["packages"] == ["cuda-drivers-560=560.35.03*"]
+    assert sel["hold"] == ["cuda-drivers-560"]
+    assert sel["main_package"] == "cuda-drivers-560"
 
 
 def test_debian_exact_version_pins_the_driver_packages_not_persistenced():

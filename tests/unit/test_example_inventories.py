@@ -1,0 +1,194 @@
+"""Every shipped example inventory is accepted as it is, on every supported platform.
+
+For each `inventories/example-*` and each supported OS (fake facts, one host per OS), real ansible-playbook runs each
+role of site.yml in site.yml's order, in check mode, the way Ansible starts it: the entry point's argument spec
+(meta/argument_specs.yml, checked by Ansible itself against the role's defaults and the example's settings), then the
+role's tasks/main.yml, whose task files other than the preflight are emptied in a copy of the collection. The
+preflights select the packages (the nvidia_driver_packages filter) and check the driver against the Triton image. Any
+refusal fails the test with the role's message.
+
+A fake host has no node to read, so the test leaves out the preflight tasks that read one (NODE_PROBES, each named
+and checked to exist) and gives GPU detection a fake sysfs tree with one data-center GPU. The operator's own files and
+secrets, which no example can ship, are supplied: the vault's NGC key, the image tarball with its .sha256 file, and a
+model repository beside the inventory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(p.name for p in (REPO / "inventories").glob("example-*"))
+# site.yml's order (playbooks/site.yml): later roles read facts the earlier ones set.
+ROLES = ["nvidia_driver", "docker_engine", "nvidia_container_toolkit", "ngc_login", "image_cache", "triton_server"]
+
+_COMMON = {
+    "architecture": "x86_64",
+    "kernel": "6.1.0-28-amd64",
+    "machine_id": "0" * 32,
+    "fqdn": "gpu-node.example.com",
+    "virtualization_type": "kvm",
+    "virtualization_role": "host",
+    "virtualization_tech_guest": [],
+    "python": {"executable": "/usr/bin/python3"},
+}
+# Every OS the roles support (their preflights name the same list), with the facts their tasks read.
+PLATFORMS = {
+    "debian12": {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "12",
+                 "distribution_version": "12.8", "distribution_release": "bookworm"},
+    "debian13": {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "13",
+                 "distribution_version": "13.2", "distribution_release": "trixie"},
+    "ubuntu2204": {"os_family": "Debian", "distribution": "Ubuntu", "distribution_major_version": "22",
+                   "distribution_version": "22.04", "distribution_release": "jammy"},
+    "ubuntu2404": {"os_family": "Debian", "distribution": "Ubuntu", "distribution_major_version": "24",
+                   "distribution_version": "24.04", "distribution_release": "noble"},
+    "el8": {"os_family": "RedHat", "distribution": "RedHat", "distribution_major_version": "8",
+            "distribution_version": "8.10", "distribution_release": "Ootpa"},
+    "rocky9": {"os_family": "RedHat", "distribution": "Rocky", "distribution_major_version": "9",
+               "distribution_version": "9.5", "distribution_release": "Blue Onyx"},
+}  # fmt: skip
+
+# Task files a role's preflight includes; every other task file (install, configure, run) is emptied in the copy.
+PREFLIGHT_PARTS = {
+    "nvidia_driver": ["detect.yml", "triton_requirement.yml", "live_node.yml", "installed_version.yml"],
+    "triton_server": ["instances.yml"],
+}
+# Preflight tasks that read the node, left out here: {role's task file: [task names]}.
+NODE_PROBES = {
+    # tasks/live_node.yml: the installed driver package, the loaded module, the services and the running containers.
+    "nvidia_driver/tasks/preflight.yml": ["Check for a pending driver change and a running Triton"],
+    # The node's lock (files/lock.sh on the node) and triton_server_node_info (image ID, last run's models, digests).
+    "triton_server/tasks/preflight.yml": [
+        "Take the node's lock",
+        "Stop when another run of the role is changing this node",
+        "Report a lock broken as stale",
+        "Read the image ID, the validator's presence, the last run's models and the models' digests",
+        "Check that the image is on the node",
+    ],
+}
+
+FAKE_FACTS_MODULE = """#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec={"facts": {"type": "dict", "required": True}}, supports_check_mode=True)
+    module.exit_json(changed=False, ansible_facts=module.params["facts"])
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+PLAY = (
+    "- hosts: example_test_hosts\n  gather_facts: false\n  tasks:\n"
+    "    - name: Give the host its platform's facts\n      fake_facts:\n        facts: '{{ fake_facts }}'\n"
+    + "".join(
+        f"    - name: Start {role} as site.yml does (argument spec, then preflight)\n"
+        f"      ansible.builtin.include_role:\n        name: gpufleet.triton.{role}\n        public: true\n"
+        for role in ROLES
+    )
+    + "    - name: Check that no role gathered the real facts over the fake ones\n"
+    "      ansible.builtin.assert:\n        that: ansible_facts['distribution'] == fake_facts['distribution']\n"
+)
+
+
+def _collection_with_preflight_only(root):
+    """A copy of the collection whose roles run only their preflight, without the node-probing tasks."""
+    coll = root / "ansible_collections" / "gpufleet" / "triton"
+    coll.mkdir(parents=True)
+    for part in ("galaxy.yml", "meta", "plugins", "roles"):
+        src = REPO / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, coll / part)
+    for role in ROLES:
+        kept = {"main.yml", "preflight.yml", *PREFLIGHT_PARTS.get(role, [])}
+        for path in (coll / "roles" / role / "tasks").glob("*.yml"):
+            if path.name not in kept:
+                path.write_text("---\n[]\n")
+    for task_file, names in NODE_PROBES.items():
+        path = coll / "roles" / task_file
+        tasks = yaml.safe_load(path.read_text())
+        found = {t.get("name") for t in tasks}
+        missing = sorted(set(names) - found)
+        assert not missing, f"{task_file} no longer has the tasks {missing}: update NODE_PROBES"
+        path.write_text(yaml.safe_dump([t for t in tasks if t.get("name") not in names], sort_keys=False))
+    return root
+
+
+def _fake_gpu(pci):
+    gpu = pci / "0000:17:00.0"
+    gpu.mkdir(parents=True)
+    for name, value in (("vendor", "0x10de"), ("class", "0x030200"), ("device", "0x2330")):  # an H100 SXM
+        (gpu / name).write_text(value + "\n")
+    return pci
+
+
+def _model_repository(models):
+    model = models / "simple"
+    (model / "1").mkdir(parents=True)
+    (model / "config.pbtxt").write_text(
+        'backend: "python"\nmax_batch_size: 0\n'
+        'input [{ name: "INPUT0" data_type: TYPE_FP32 dims: [4] }]\n'
+        'output [{ name: "OUTPUT0" data_type: TYPE_FP32 dims: [4] }]\n'
+    )
+    (model / "1" / "model.py").write_text(
+        "class TritonPythonModel:\n    def execute(self, requests):\n        return requests\n"
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_is_accepted_on_every_platform(ansible_bin, tmp_path, example):
+    collections = _collection_with_preflight_only(tmp_path / "collections")
+    inventory = tmp_path / example
+    shutil.copytree(REPO / "inventories" / example, inventory)
+    _model_repository(inventory / "models")
+    pci = _fake_gpu(tmp_path / "pci")
+    hosts = {
+        f"test-{name}": {"fake_facts": {**_COMMON, **facts}, "nvidia_driver_pci_devices_path": str(pci)}
+        for name, facts in PLATFORMS.items()
+    }
+    # In triton_nodes, so that the example's group_vars apply; limited to these hosts below.
+    (inventory / "test-hosts.yml").write_text(
+        yaml.safe_dump({"triton_nodes": {"children": {"example_test_hosts": {"hosts": hosts}}}})
+    )
+    tarball = tmp_path / "tritonserver.tar"
+    tarball.write_bytes(b"")
+    (tmp_path / "tritonserver.tar.sha256").write_text("0" * 64 + "  tritonserver.tar\n")
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "fake_facts.py").write_text(FAKE_FACTS_MODULE)
+    (tmp_path / "play.yml").write_text(PLAY)
+    operator = {
+        "ansible_connection": "local",
+        "ansible_become": False,
+        "ansible_python_interpreter": sys.executable,
+        "vault_ngc_api_key": "nvapi-example-key",  # the site's vault
+        "image_cache_tarball": str(tarball),  # the tarball the site carried in, with its .sha256
+    }
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        ANSIBLE_LIBRARY=str(tmp_path / "library"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+    )
+    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(tmp_path / "play.yml"), "-i", str(inventory),
+           "--limit", "example_test_hosts", "--check", "-e", json.dumps(operator)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, check=False)
+    report = json.loads(proc.stdout[proc.stdout.index("{") :])
+    refusals = [
+        f"{host}: {task['task']['name']}: {result.get('msg', result)}"
+        for play in report["plays"]
+        for task in play["tasks"]
+        for host, result in task["hosts"].items()
+        if result.get("failed") or result.get("unreachable")
+    ]
+    assert not refusals, "\n".join(refusals)
+    assert sorted(report["stats"]) == sorted(hosts), proc.stderr[-2000:]
+    assert all(s["failures"] == 0 and s["unreachable"] == 0 for s in report["stats"].values()), report["stats"]
