@@ -298,7 +298,13 @@ def nvidia_driver_triton_requirement(image, driver_version="", forward_compat=Tr
         " " + part.rstrip(".") + "."
         for part in (
             "CUDA %s" % result["cuda"] if result["cuda"] else "",
-            "Forward-compatible data-center branches: %s" % ", ".join("R%d" % b for b in compat) if compat else "",
+            "%s data-center branches: %s"
+            % (
+                "Forward-compatible" if forward_compat else "Not accepted (forward_compat false), forward-compatible",
+                ", ".join("R%d" % b for b in compat),
+            )
+            if compat
+            else "",
             "Note: " + result["note"] if result["note"] else "",
             "Warning: " + result["warning"] if result["warning"] else "",
         )

@@ -216,6 +216,7 @@ def test_refusal_names_the_driver_the_image_and_the_minimum():
     assert r["satisfied"] is False
     assert "driver 535.261.03 (branch 535) does not satisfy" in r["message"]
     assert "25.08-py3, which needs driver 580 or later" in r["message"]
+    assert "Not accepted (forward_compat false), forward-compatible data-center branches: R535, R570" in r["message"]
 
 
 def test_table_rows_keyed_by_full_tag_override():
