@@ -13,15 +13,20 @@ name: nvidia_driver_triton_requirement
 short_description: The minimum NVIDIA driver a Triton (NGC) image needs, and whether a driver satisfies it
 version_added: 0.1.0
 description:
-  - Looks the image's tag up in the table of NGC release notes ("Driver Requirements"), keyed by the full tag so that
-    the C(-trtllm-python-py3) and C(-vllm-python-py3) variants, which use other CUDA versions, can have rows of their
-    own.
-  - "Built-in rows: 23.08 -> 535 (forward-compatible data-center branches R450, R470, R510, R525, R535);
-    24.04 -> 545, 24.07 -> 555, 24.10 -> 560, 25.02 -> 560, 25.06 -> 575 (R470, R525, R535, R545);
-    25.08 and later -> 580 (CUDA 13 needs the R580 branch; no forward-compatible branch)."
-  - A release between two rows takes the later row's minimum (never too low; RV(_value.exact) is false); a release
-    before the first row takes the first row's minimum, which every older image also accepts.
-  - A variant (C(trtllm), C(vllm)) with no row of its own takes the row of its release and RV(_value.exact) is false.
+  - Looks the image's tag up in a table of Triton container releases (YY.MM) and of the full tags of the
+    C(-trtllm-python-py3) and C(-vllm-python-py3) variants, which use other CUDA versions in some releases.
+  - "One authority: a row records the CUDA version the release is based on (from its Triton release notes, or for a
+    variant from Triton's Release Compatibility Matrix); the minimum driver is CUDA's own for that CUDA version (CUDA
+    Toolkit release notes, table \"CUDA Toolkit and Corresponding Driver Versions\") and the forward-compatible
+    data-center branches are those of the CUDA Compatibility guide. Where a release note names another driver (25.03
+    names R560 while CUDA 12.8 needs R570), CUDA's minimum is used and RV(_value.note) says so."
+  - The rows, their sources and the releases whose notes could not be found are listed in the collection's
+    C(docs/driver-compatibility.md).
+  - A release the table does not know is never reported as an exact match (RV(_value.known) and RV(_value.exact)
+    false, RV(_value.warning) set). A newer release than the newest row is checked against the strictest minimum the
+    table knows; a release between rows (or older than the first) against the next newer release it knows, since CUDA
+    versions only grow from release to release. A variant without a row of its own is checked against its release's
+    row (RV(_value.exact) false, RV(_value.warning) set).
 author:
   - gpufleet.triton maintainers
 options:
@@ -36,13 +41,15 @@ options:
     type: str
     default: ""
   forward_compat:
-    description: Accept the data-center forward-compatible branches the release notes list (data-center GPUs only).
+    description:
+      - Accept the data-center forward-compatible branches of the CUDA Compatibility guide (data-center GPUs only).
     type: bool
     default: true
   table:
     description:
       - Extra or overriding rows, keyed by full tag (V(24.10-trtllm-python-py3)) or release (V(24.10)); each a dict with
-        C(min_branch) (int) and optionally C(compat_branches) (list of int) and C(cuda).
+        C(min_branch) (int) and optionally C(compat_branches) (list of int) and C(cuda). A row given here is an exact
+        match and wins over the built-in table (a full tag over a release).
       - A row of another shape fails (AnsibleFilterError naming its key), as do an O(image) that is not a non-empty
         string and an O(forward_compat) that is not a boolean.
     type: dict
@@ -66,11 +73,17 @@ _value:
   type: dict
   contains:
     known:
-      description: Whether the image has a release tag the table could be applied to.
+      description: Whether the table (or O(table)) has a row for the image's release or full tag.
       type: bool
     exact:
-      description: Whether a row for exactly this tag or release was found.
+      description: Whether that row is for exactly this image (its full tag, or its release for the C(-py3) image).
       type: bool
+    match:
+      description:
+        - How the minimum was found. V(override) (a row of O(table)), V(tag) (a row for the full tag), V(release) (the
+          release's row, C(-py3) image), V(variant) (the release's row used for another variant), V(gap) (a release
+          between rows), V(older) (before the first row), V(newer) (after the newest row), V(none) (no release tag).
+      type: str
     release:
       description: The NGC release, for example V(24.10).
       type: str
@@ -78,26 +91,36 @@ _value:
       description: What follows the release in the tag, for example V(py3) or V(trtllm-python-py3).
       type: str
     min_branch:
-      description: The minimum driver branch.
+      description: The minimum driver branch (for an unknown release, the one assumed); null without a release tag.
       type: int
     compat_branches:
       description: Data-center branches accepted through forward compatibility.
       type: list
       elements: int
     cuda:
-      description: The CUDA version of the release.
+      description: The CUDA version of the row used; empty for an unknown release.
+      type: str
+    note:
+      description: Where the row's source names another driver than CUDA's minimum, which one and that CUDA's won.
+      type: str
+    source:
+      description: The source of the row used.
+      type: str
+    warning:
+      description:
+        - Why the answer is not exact (unknown release, variant without a row, no release tag); empty when exact.
       type: str
     driver_branch:
       description: The branch of O(driver_version), or null.
       type: int
     satisfied:
-      description: Whether O(driver_version) satisfies the image; null without a driver version or a known tag.
+      description: Whether O(driver_version) satisfies the image; null without a driver version or a release tag.
       type: bool
     via_forward_compat:
       description: Whether it is satisfied only through a forward-compatible branch.
       type: bool
     message:
-      description: One sentence naming the image, the driver and the minimum.
+      description: One sentence naming the image, the driver and the minimum, with the row's note and the warning.
       type: str
 """
 
@@ -105,19 +128,12 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.gpufleet.triton.plugins.plugin_utils._triton_driver_table import TABLE
 
-_COMPAT_2404 = [470, 525, 535, 545]
-# (release, minimum branch, CUDA, forward-compatible data-center branches), ascending.
-_ROWS = [
-    ("23.08", 535, "12.2.1", [450, 470, 510, 525, 535]),
-    ("24.04", 545, "12.4", _COMPAT_2404),
-    ("24.07", 555, "12.5.1", _COMPAT_2404),
-    ("24.10", 560, "12.6.2", _COMPAT_2404),
-    ("25.02", 560, "12.8.0", _COMPAT_2404),
-    ("25.06", 575, "12.9.1", _COMPAT_2404),
-    ("25.08", 580, "13.0", []),
-]
 _TAG = re.compile(r"^(?P<release>[0-9]{2}\.[0-9]{2})(?:-(?P<variant>.+))?$")
+_BASE_VARIANT = "py3"  # a release's own row is for its -py3 image
+_HINT = "nvidia_driver_triton_driver_table adds a row for it, nvidia_driver_triton_min_branch sets the minimum"
+_BRANCH_DIGITS = 6  # driver branches have 3 digits; a longer number is not a version
 
 
 def _tag(image):
@@ -128,18 +144,31 @@ def _tag(image):
     return tag
 
 
-def _row(release):
-    for rel, minimum, cuda, compat in _ROWS:
-        if release == rel:
-            return minimum, cuda, list(compat), True
-        if release < rel:
-            return minimum, cuda, list(compat), False
-    rel, minimum, cuda, compat = _ROWS[-1]
-    # The last row stands for "this release and later".
-    return minimum, cuda, list(compat), True
+def _known(release, variant, tag):
+    """(row, match) for a release or tag the table knows, else (None, None)."""
+    if tag in TABLE:
+        return TABLE[tag], "tag"
+    if release in TABLE:
+        return TABLE[release], "release" if variant == _BASE_VARIANT else "variant"
+    return None, None
 
 
-_BRANCH_DIGITS = 6  # driver branches have 3 digits; a longer number is not a version
+def _assumed(release, variant):
+    """(row, match, what) for a release the table does not know, from the -py3 rows and those of the same variant:
+    the row of the nearest later release (the variant's own where it has one), else the strictest row of all."""
+    rows = [r for r in TABLE.values() if r["variant"] in ("", variant)]
+    later = [r for r in rows if r["release"] > release]
+    if not later:
+        newest = max(r["release"] for r in rows)
+        row = max(rows, key=lambda r: (r["min_branch"], r["release"]))
+        what = "newer than its newest row, %s: it assumed R%d, the strictest minimum it knows"
+        return row, "newer", what % (newest, row["min_branch"])
+    nearest = min(r["release"] for r in later)
+    row = max((r for r in later if r["release"] == nearest), key=lambda r: r["variant"] == variant)
+    match = "gap" if any(r["release"] < release for r in rows) else "older"
+    where = "between its rows" if match == "gap" else "older than its first row"
+    what = "%s: it assumed R%d, the minimum of %s, the next release it knows (CUDA versions only grow from release to "
+    return row, match, (what + "release)") % (where, row["min_branch"], row["key"])
 
 
 def _fail(msg):
@@ -166,7 +195,7 @@ def _int_branch(value):
 
 
 def _table(table):
-    """{key: (min_branch, compat_branches, cuda)} of the table option, checked whole."""
+    """{key: row} of the table option, checked whole."""
     if table is None:
         return {}
     if not isinstance(table, dict):
@@ -184,8 +213,47 @@ def _table(table):
         compat = [_int_branch(b) for b in compat] if isinstance(compat, list) else [None]
         if minimum is None or None in compat:
             _fail(expected)
-        rows[key] = (minimum, compat, str(row.get("cuda", "")))
+        rows[key] = {
+            "min_branch": minimum,
+            "compat_branches": compat,
+            "cuda": str(row.get("cuda", "")),
+            "note": "",
+            "source": "the table option's row %s" % key,
+        }
     return rows
+
+
+def _lookup(image, tag, table):
+    """The result's requirement part for an image with a release tag, or None for one without."""
+    match = _TAG.match(tag)
+    if not match:
+        return None
+    release, variant = match.group("release"), match.group("variant") or ""
+    found = {"release": release, "variant": variant, "warning": ""}
+    for key in (tag, release):
+        if key in table:
+            found.update(table[key], known=True, exact=True, match="override")
+            return found
+    row, how = _known(release, variant, tag)
+    if row is not None:
+        found.update(known=True, exact=how != "variant", match=how)
+        if how == "variant":
+            found["warning"] = (
+                "%s: the table has no row for variant %r of release %s: it used the release's row (CUDA %s, R%d), "
+                "which this variant may exceed; %s" % (image, variant, release, row["cuda"], row["min_branch"], _HINT)
+            )
+    else:
+        row, how, what = _assumed(release, variant)
+        found.update(known=False, exact=False, match=how)
+        found["warning"] = "%s: the table does not know release %s, %s; %s" % (image, release, what, _HINT)
+    found.update(
+        min_branch=row["min_branch"],
+        compat_branches=list(row["compat_branches"]),
+        cuda=row["cuda"] if found["known"] else "",
+        note=row["note"] if found["known"] else "",
+        source=row["source"],
+    )
+    return found
 
 
 def nvidia_driver_triton_requirement(image, driver_version="", forward_compat=True, table=None):
@@ -203,55 +271,64 @@ def nvidia_driver_triton_requirement(image, driver_version="", forward_compat=Tr
         "tag": tag,
         "known": False,
         "exact": False,
+        "match": "none",
         "release": "",
         "variant": "",
         "min_branch": None,
         "compat_branches": [],
         "cuda": "",
+        "note": "",
+        "source": "",
+        "warning": "",
         "driver_branch": driver_branch,
         "satisfied": None,
         "via_forward_compat": False,
         "message": "",
     }
-    match = _TAG.match(tag)
-    if not match:
-        result["message"] = (
+    found = _lookup(image, tag, table)
+    if found is None:
+        result["warning"] = result["message"] = (
             "%s has no NGC release tag (YY.MM-...): the driver minimum cannot be looked up; set "
             "nvidia_driver_triton_min_branch" % image
         )
         return result
-    release, variant = match.group("release"), match.group("variant") or ""
-    minimum, cuda, compat, exact = _row(release)
-    is_variant = any(word in variant.split("-") for word in ("trtllm", "vllm"))
-    if is_variant:
-        exact = False
-    for key in (release, tag):
-        if key in table:
-            minimum, compat, cuda = table[key]
-            exact = True
-    result.update(
-        known=True, exact=exact, release=release, variant=variant, min_branch=minimum, compat_branches=compat, cuda=cuda
+    result.update(found)
+    minimum, compat = found["min_branch"], found["compat_branches"]
+    detail = "".join(
+        " " + part.rstrip(".") + "."
+        for part in (
+            "CUDA %s" % result["cuda"] if result["cuda"] else "",
+            "%s data-center branches: %s"
+            % (
+                "Forward-compatible" if forward_compat else "Not accepted (forward_compat false), forward-compatible",
+                ", ".join("R%d" % b for b in compat),
+            )
+            if compat
+            else "",
+            "Note: " + result["note"] if result["note"] else "",
+            "Warning: " + result["warning"] if result["warning"] else "",
+        )
+        if part
     )
-    branch = result["driver_branch"]
-    if branch is None:
-        result["message"] = "%s needs NVIDIA driver %d or later" % (image, minimum)
+    if driver_branch is None:
+        result["message"] = "%s needs NVIDIA driver %d or later.%s" % (image, minimum, detail)
         return result
-    if branch >= minimum:
+    if driver_branch >= minimum:
         result["satisfied"] = True
-    elif forward_compat and branch in compat:
+    elif forward_compat and driver_branch in compat:
         result["satisfied"] = True
         result["via_forward_compat"] = True
     else:
         result["satisfied"] = False
     verdict = {True: "satisfies", False: "does not satisfy"}[result["satisfied"]]
-    result["message"] = "driver %s (branch %d) %s %s, which needs driver %d or later%s%s" % (
+    result["message"] = "driver %s (branch %d) %s %s, which needs driver %d or later%s.%s" % (
         driver_version,
-        branch,
+        driver_branch,
         verdict,
         image,
         minimum,
-        " (forward-compatible data-center branches: %s)" % ", ".join("R%d" % b for b in compat) if compat else "",
-        "" if exact else "; no exact row for tag %s, the nearest stricter row was used" % tag,
+        " (through forward compatibility, data-center GPUs only)" if result["via_forward_compat"] else "",
+        detail,
     )
     return result
 

@@ -263,13 +263,18 @@ TABLES = st.one_of(
 REQUIREMENT = {
     "known": bool,
     "exact": bool,
+    "match": str,
     "release": str,
     "variant": str,
     "compat_branches": list,
     "cuda": str,
+    "note": str,
+    "source": str,
+    "warning": str,
     "via_forward_compat": bool,
     "message": str,
 }
+MATCHES = {"override", "tag", "release", "variant", "gap", "older", "newer", "none"}
 
 
 @given(image=IMAGES, driver=DRIVERS, forward_compat=st.one_of(BOOLISH, JUNK), table=TABLES)
@@ -288,7 +293,13 @@ def test_triton_requirement_answers_or_names_the_bad_input(image, driver, forwar
     branch = req["driver_branch"]
     assert branch is None or (type(branch) is int and 0 <= branch < 10**6), req
     assert req["satisfied"] in (None, True, False), req
-    if req["known"] and branch is not None:
+    # Only a row for exactly this image is an exact answer; every other one says why it is not (never a silent pass).
+    assert req["match"] in MATCHES, req
+    assert req["exact"] == (req["match"] in ("override", "tag", "release")), req
+    assert req["known"] == (req["match"] in ("override", "tag", "release", "variant")), req
+    assert bool(req["warning"]) != req["exact"], req
+    assert (req["min_branch"] is None) == (req["match"] == "none"), req
+    if req["min_branch"] is not None and branch is not None:
         fc = boolean(forward_compat, strict=True)
         want = branch >= req["min_branch"] or (fc and branch in req["compat_branches"])
         assert req["satisfied"] == want, (req, forward_compat)
@@ -297,11 +308,26 @@ def test_triton_requirement_answers_or_names_the_bad_input(image, driver, forwar
         assert req["satisfied"] is None, req
 
 
-@given(branch=st.integers(0, 999), release=st.sampled_from(["23.08", "24.04", "24.10", "25.02", "25.08", "26.01"]))
+@given(
+    branch=st.integers(0, 999),
+    release=st.sampled_from(["22.01", "23.08", "24.04", "24.09", "24.10", "25.02", "25.08", "26.01", "26.09", "27.12"]),
+)
 def test_a_newer_branch_never_satisfies_less(branch, release):
     """Monotone outside the forward-compatible branches: what a branch satisfies, the next one does too."""
     image = f"nvcr.io/nvidia/tritonserver:{release}-py3"
     now = nvidia_driver_triton_requirement(image, driver_version=str(branch), forward_compat=False)
     later = nvidia_driver_triton_requirement(image, driver_version=str(branch + 1), forward_compat=False)
-    assume(now["known"])
     assert not now["satisfied"] or later["satisfied"], (now, later)
+
+
+@given(
+    first=st.tuples(st.integers(20, 29), st.integers(1, 12)),
+    second=st.tuples(st.integers(20, 29), st.integers(1, 12)),
+    variant=st.sampled_from(["py3", "vllm-python-py3", "trtllm-python-py3", "pyt-python-py3", "py3-min"]),
+)
+def test_a_later_release_never_needs_an_older_driver(first, second, variant):
+    """What the table answers, known or assumed, never falls from one release to a later one (CUDA only grows)."""
+    assume(first < second)
+    tags = [f"{year:02d}.{month:02d}-{variant}" for year, month in (first, second)]
+    early, late = (nvidia_driver_triton_requirement("nvcr.io/nvidia/tritonserver:" + tag) for tag in tags)
+    assert early["min_branch"] <= late["min_branch"], (early, late)
