@@ -31,6 +31,14 @@ options:
       - C(headless) and C(headers) are read as Ansible reads a boolean (the string V(false) is false); a value that is
         not one, a malformed C(package_version) or C(kernel) (a blank or a newline would reach the package manager),
         or a C(tesla_branches) that is not a list gives RV(_value.error) naming the variable.
+      - C(nvswitch) (bool, default false) adds NVIDIA's fabric manager and its NSCQ library, pinned to
+        C(package_version) and held with the driver, so that one package transaction moves all of them: the fabric
+        manager refuses to run beside a driver of another version. It needs C(package_version) (an exact version is
+        the only way to install both at one version before either changes) and NVIDIA's package names, which NVIDIA's
+        CUDA repository (and Ubuntu's archive) have and Debian's own repository has not.
+      - C(nvlink5) (bool, default false) adds C(nvlsm), NVIDIA's NVLink subnet manager, and C(infiniband-diags), which
+        the fabric manager of NVLink5 switch systems (HGX B200/B300) starts; they come from NVIDIA's CUDA repository,
+        for branch 570 and later, and keep their own version line (neither pinned nor held).
     type: dict
     required: true
 """
@@ -42,6 +50,12 @@ EXAMPLES = r"""
       {{ {'flavor': 'debian', 'repo': 'distro', 'branch': '', 'default_branch': '535', 'tesla_branches': ['470', '535'],
           'package_version': '', 'kernel_module': 'proprietary', 'headless': true, 'headers': true,
           'kernel': ansible_facts['kernel'], 'distribution_major': '12'} | gpufleet.triton.nvidia_driver_packages }}
+
+- name: An HGX H100 host (NVSwitches) on NVIDIA's CUDA repository, driver and fabric manager at one version
+  ansible.builtin.set_fact:
+    selection: >-
+      {{ {'flavor': 'ubuntu', 'repo': 'cuda', 'branch': '570', 'package_version': '570.133.20',
+          'kernel_module': 'open', 'headers': false, 'nvswitch': true} | gpufleet.triton.nvidia_driver_packages }}
 """
 
 RETURN = r"""
@@ -72,6 +86,10 @@ _value:
       type: str
     main_package:
       description: The package whose installed version is the driver version.
+      type: str
+    fabricmanager_package:
+      description: The fabric manager's package (with C(nvswitch)), whose installed version must be the driver's; else
+        empty.
       type: str
 """
 
@@ -104,6 +122,7 @@ def _result(**kwargs):
         "headers": [],
         "module_stream": "",
         "main_package": "",
+        "fabricmanager_package": "",
     }
     result.update(kwargs)
     return result
@@ -194,6 +213,73 @@ def _redhat(req, branch, version):
     return _result(branch=branch, packages=packages, hold=hold, module_stream=stream, main_package="nvidia-driver")
 
 
+# Driver packages of NVIDIA's CUDA repository (apt): the fabric manager's names there are NVIDIA's own.
+_CUDA_DRIVER_PREFIXES = ("cuda-drivers-", "nvidia-open-")
+# From branch 580 NVIDIA's CUDA repository names these packages without the branch (Ubuntu's archive keeps it).
+_UNSUFFIXED_FROM = 580
+# NVLink5 switch systems (HGX B200/B300) need branch 570 or later, and nvlsm beside the fabric manager.
+_NVLINK5_FROM = 570
+
+
+def _fabric_names(flavor, branch, cuda_names):
+    """(fabric manager, NSCQ library) package names for the branch, as the repository names them."""
+    if (flavor == "redhat" or cuda_names) and int(branch) >= _UNSUFFIXED_FROM:
+        return "nvidia-fabricmanager", "libnvidia-nscq"
+    if flavor == "redhat":
+        return "nvidia-fabric-manager", "libnvidia-nscq-" + branch
+    return "nvidia-fabricmanager-" + branch, "libnvidia-nscq-" + branch
+
+
+def _fabric(req, flavor, branch, version, result):
+    """result with the fabric manager (nvswitch) and nvlsm (nvlink5) added, or an error naming what to change."""
+    wanted = {}
+    for key, variable in (("nvswitch", "nvidia_driver_fabricmanager"), ("nvlink5", "nvidia_driver_fabricmanager")):
+        value = req.get(key, False)
+        try:
+            wanted[key] = boolean(value, strict=True)
+        except TypeError:
+            return _result(error="%s: the request's %s=%r is not a boolean (true or false)" % (variable, key, value))
+    if not (wanted["nvswitch"] or wanted["nvlink5"]):
+        return result
+    repo = req["repo"]
+    cuda_names = flavor == "redhat" or result["main_package"].startswith(_CUDA_DRIVER_PREFIXES)
+    if flavor == "debian" and not cuda_names:
+        return _result(
+            error="this host has NVSwitches, whose fabric manager (nvidia-fabricmanager, at exactly the driver's "
+            "version) Debian does not package: nvidia_driver_repo=%s installs Debian's own driver. Set "
+            "nvidia_driver_repo=cuda (NVIDIA's CUDA repository) or local (a mirror of it), which serve both" % repo
+        )
+    if wanted["nvlink5"] and not cuda_names:
+        return _result(
+            error="this host is an NVLink5 switch system (HGX B200/B300), whose nvlsm only NVIDIA's CUDA repository "
+            "serves: nvidia_driver_repo=%s; set nvidia_driver_repo=cuda or local (a mirror of it)" % repo
+        )
+    if wanted["nvlink5"] and int(branch) < _NVLINK5_FROM:
+        return _result(
+            error="nvidia_driver_branch=%s: NVLink5 switch systems (HGX B200/B300) need branch %d or later"
+            % (branch, _NVLINK5_FROM)
+        )
+    if not version:
+        return _result(
+            error="nvidia_driver_package_version is empty on a host with NVSwitches: the fabric manager runs only "
+            "beside a driver of exactly its version, and only an exact version installs both at one version before "
+            "either changes. Set it to a %s.x.y version your repository has for both the driver and the fabric "
+            "manager (such as %s.133.20)" % (branch, branch)
+        )
+    fabricmanager, nscq = _fabric_names(flavor, branch, cuda_names)
+    if flavor == "redhat":
+        pinned = ["%s-%s" % (fabricmanager, version), "%s-%s" % (nscq, version)]
+    else:
+        pinned = _apt_pin([fabricmanager, nscq], [fabricmanager, nscq], version)
+    # nvlsm has a version line of its own (not the driver's): installed with the fabric manager, never pinned.
+    unpinned = ["nvlsm", "infiniband-diags"] if wanted["nvlink5"] else []
+    result = dict(result)
+    result["packages"] = result["packages"] + pinned + unpinned
+    result["hold"] = result["hold"] + [fabricmanager, nscq]
+    result["fabricmanager_package"] = fabricmanager
+    return result
+
+
 def _flag(req, key, variable):
     """(value, error): a request's boolean as Ansible reads it ('false' is false), or an error naming the variable."""
     value = req.get(key, True)
@@ -240,6 +326,8 @@ def nvidia_driver_packages(req):
             error="nvidia_driver_package_version=%r: expected an upstream version such as %s.261.03" % (version, branch)
         )
     result = {"debian": _debian, "ubuntu": _ubuntu, "redhat": _redhat}[flavor](req, branch, version)
+    if not result["error"]:
+        result = _fabric(req, flavor, branch, version, result)
     kernel = req.get("kernel")
     if not result["error"] and _flag(req, "headers", "")[0] and kernel:
         if not (isinstance(kernel, str) and _KERNEL.match(kernel)):

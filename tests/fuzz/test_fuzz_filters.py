@@ -55,6 +55,8 @@ REQUEST = st.fixed_dictionaries(
         "headers": _maybe(BOOLISH),
         "kernel": _maybe(st.sampled_from(["6.1.0-27-amd64", "5.15.0-1.el9.x86_64", "", "6.1 evil", "6.1\n"])),
         "distribution_major": _maybe(st.sampled_from(["8", "9", "12", 9, "22"])),
+        "nvswitch": _maybe(BOOLISH),
+        "nvlink5": _maybe(BOOLISH),
     }
 ).map(lambda req: {key: value for key, value in req.items() if value is not None})
 # Each error names the variable (or the request's part) to change.
@@ -67,6 +69,7 @@ SELECTION = {
     "headers": list,
     "module_stream": str,
     "main_package": str,
+    "fabricmanager_package": str,
 }
 
 
@@ -80,18 +83,82 @@ def test_packages_never_raise_and_keep_their_shape(req):
         return
     assert re.fullmatch(r"[0-9]{3}", result["branch"]), result
     assert result["packages"] and result["hold"] and result["main_package"], result
-    for name in result["packages"] + result["hold"] + result["headers"] + [result["main_package"]]:
+    names = result["packages"] + result["hold"] + result["headers"] + [result["main_package"]]
+    for name in names + ([result["fabricmanager_package"]] if result["fabricmanager_package"] else []):
         assert isinstance(name, str) and PACKAGE.match(name), f"package {name!r} from {req!r}"
     version = str(req.get("package_version") or "")
     if version:
         assert any(version in spec for spec in result["packages"]), result
     # booleans taken as Ansible takes them ('false' is false), anything else refused
-    assert all(_bool(req[key]) is not None for key in ("headless", "headers") if key in req), (req, result)
+    flags = ("headless", "headers", "nvswitch", "nvlink5")
+    assert all(_bool(req[key]) is not None for key in flags if key in req), (req, result)
+    # The fabric manager only where asked for, then always at the driver's exact version and held with it.
+    fabric = _bool(req.get("nvswitch", False)) or _bool(req.get("nvlink5", False))
+    assert bool(result["fabricmanager_package"]) == fabric, (req, result)
+    if fabric:
+        assert version and result["fabricmanager_package"] in result["hold"], (req, result)
+        assert any(spec.startswith(result["fabricmanager_package"]) and version in spec for spec in result["packages"])
     if req.get("flavor") == "ubuntu" and req.get("repo") != "cuda":
         prefix = "nvidia-headless-" if _bool(req.get("headless", True)) else "nvidia-driver-"
         assert result["main_package"].startswith(prefix), (req, result)
     if not _bool(req.get("headers", True)):
         assert result["headers"] == [], (req, result)
+
+
+FABRIC_REQUEST = st.fixed_dictionaries(
+    {
+        "flavor": st.sampled_from(["debian", "ubuntu", "redhat"]),
+        "repo": st.sampled_from(["distro", "cuda", "local", "none"]),
+        "branch": st.sampled_from(["535", "550", "570", "580", "590"]),
+        "default_branch": st.sampled_from(["535", "570"]),
+        "tesla_branches": st.just(["535"]),
+        "patch": st.sampled_from(["", ".133.20", ".95.05", ".261.03-1"]),
+        "kernel_module": st.sampled_from(["proprietary", "open"]),
+        "headless": BOOLISH,
+        "headers": BOOLISH,
+        "kernel": st.just("6.1.0-27-amd64"),
+        "distribution_major": st.sampled_from(["9", "12", "24"]),
+        "nvswitch": BOOLISH,
+        "nvlink5": BOOLISH,
+    }
+)
+
+
+@given(req=FABRIC_REQUEST)
+def test_fabric_manager_comes_only_with_the_drivers_exact_version(req):
+    patch = req.pop("patch")
+    req["package_version"] = req["branch"] + patch if patch else ""
+    result = nvidia_driver_packages(req)
+    wanted = _bool(req["nvswitch"]) or _bool(req["nvlink5"])
+    fabric = [s for s in result["packages"] if re.match(r"(nvidia-fabric-?manager|libnvidia-nscq)", s)]
+    if not wanted:
+        assert not fabric and not result["fabricmanager_package"], (req, result)
+        return
+    base = nvidia_driver_packages({**req, "nvswitch": False, "nvlink5": False})
+    if base["error"]:
+        assert result["error"] == base["error"], (req, result)  # the driver's own refusal comes first
+        return
+    cuda_names = req["flavor"] == "redhat" or base["main_package"].startswith(("cuda-drivers-", "nvidia-open-"))
+    nvlink5 = _bool(req["nvlink5"])
+    refused = {
+        "nvidia_driver_repo": (req["flavor"] == "debian" or nvlink5) and not cuda_names,
+        "nvidia_driver_branch": nvlink5 and int(req["branch"]) < 570,
+        "nvidia_driver_package_version": not req["package_version"],
+    }
+    if any(refused.values()):
+        # Refused before anything is chosen, naming a variable that is the reason.
+        assert not result["packages"], (req, result)
+        assert any(name in result["error"] for name, why in refused.items() if why), (req, result)
+        return
+    assert result["error"] == "", (req, result)
+    version = req["package_version"]
+    assert version, (req, result)
+    # The fabric manager and NSCQ: each once, at the driver's version, held with the driver.
+    assert len(fabric) == 2 and all(version in spec for spec in fabric), (req, result)
+    assert result["fabricmanager_package"] in result["hold"], result
+    assert result["main_package"] in result["hold"] or req["flavor"] == "redhat", result
+    assert ("nvlsm" in result["packages"]) == bool(_bool(req["nvlink5"])), (req, result)
+    assert "nvlsm" not in result["hold"], result
 
 
 def _bool(value):
