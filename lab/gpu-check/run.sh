@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # lab/gpu-check/run.sh: on a host with an NVIDIA GPU and a loaded driver, runs
 #   1. gpufleet.triton.nvidia_driver's GPU detection and driver facts (detect.yml, verify.yml, triton_requirement.yml;
-#      then preflight.yml + verify.yml) with ansible-playbook against the host itself (connection local; installs nothing),
+#      then preflight.yml + verify.yml; then the NVSwitch detection and the pending-reboot logic against the loaded
+#      driver, with markers under /tmp) with ansible-playbook against the host itself (connection local; installs nothing),
 #   2. the real tritonserver 2.51.0 (NGC 24.10) from the nvidia-pytriton 0.7.0 wheel with a KIND_GPU python-backend
 #      model (model_repository/add_gpu), one HTTP inference, and the server log's GPU/CUDA lines.
-# Everything lands in $OUT: driver-facts.json, preflight-facts.json, nvidia-smi.txt, nvidia-smi-q.txt,
+# Everything lands in $OUT: driver-facts.json, preflight-facts.json, nvswitch-reboot.json, nvidia-smi.txt, nvidia-smi-q.txt,
 # tritonserver.log, infer.json (and the caller's tee of this script's output, conventionally $OUT/log).
 # Needs, relative to the repository root where it runs (made by lab/gpu-check/prepare.sh, both git-ignored):
 #   .whl/                      ansible-core and resolvelib wheels (jinja2, pyyaml, packaging come from the host)
@@ -48,6 +49,7 @@ for d in /sys/bus/pci/devices/*; do
   [ "$(cat "$d/vendor" 2>/dev/null)" = 0x10de ] && echo "  ${d##*/} class=$(cat "$d/class") device=$(cat "$d/device")"
 done
 echo "all PCI functions: $(ls /sys/bus/pci/devices 2>/dev/null | wc -l)"
+echo "ConnectX (0x15b3) functions, where NVLink5 switch management ports would be: $(grep -l 0x15b3 /sys/bus/pci/devices/*/vendor 2>/dev/null | wc -l)"
 set -x
 
 section "nvidia-smi"
@@ -72,6 +74,9 @@ cat "$OUT/driver-facts.json" || true
 # The loaded driver's branch: with it unset, preflight refuses to plan an older one (seen by triton-gpus.sh).
 ans -v "$HERE/preflight-verify.yml" -e "nvidia_driver_branch=$(cut -d. -f1 /sys/module/nvidia/version)" || rc_all=1
 cat "$OUT/preflight-facts.json" || true
+# NVSwitches (none on a one-GPU VM is a valid result), and markers planted under /tmp against the loaded driver.
+ans -v "$HERE/nvswitch-reboot.yml" || rc_all=1
+cat "$OUT/nvswitch-reboot.json" || true
 
 section "tritonserver with a KIND_GPU model"
 T=${GPUCHECK_TRITON_ROOT:-$W/tritonserver}

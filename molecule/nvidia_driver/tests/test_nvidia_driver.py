@@ -2,6 +2,9 @@
 
 import pytest
 
+# The HGX instance has tests of its own (test_nvidia_driver_hgx.py).
+testinfra_hosts = ["ansible://debian_distro"]
+
 SOURCES = "/etc/apt/sources.list.d/gpufleet-nvidia-driver.sources"
 
 
