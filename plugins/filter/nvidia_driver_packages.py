@@ -247,12 +247,13 @@ def _fabric(req, flavor, branch, version, result):
         return _result(
             error="this host has NVSwitches, whose fabric manager (nvidia-fabricmanager, at exactly the driver's "
             "version) Debian does not package: nvidia_driver_repo=%s installs Debian's own driver. Set "
-            "nvidia_driver_repo=cuda (NVIDIA's CUDA repository) or local (a mirror of it), which serve both" % repo
+            "nvidia_driver_repo=cuda (NVIDIA's CUDA repository, or a mirror of it) or local (NVIDIA's driver local "
+            "repository, or an offline folder of its packages), which serve both" % repo
         )
     if wanted["nvlink5"] and not cuda_names:
         return _result(
             error="this host is an NVLink5 switch system (HGX B200/B300), whose nvlsm only NVIDIA's CUDA repository "
-            "serves: nvidia_driver_repo=%s; set nvidia_driver_repo=cuda or local (a mirror of it)" % repo
+            "serves: nvidia_driver_repo=%s; set nvidia_driver_repo=cuda or local (NVIDIA's packages)" % repo
         )
     if wanted["nvlink5"] and int(branch) < _NVLINK5_FROM:
         return _result(

@@ -141,7 +141,7 @@ def test_debians_own_repository_is_refused_on_an_nvswitch_host(results):
     failed, msg = results["h100_distro"]
     assert failed
     assert "Debian does not package" in msg and "nvidia_driver_repo=distro" in msg
-    assert "nvidia_driver_repo=cuda (NVIDIA's CUDA repository) or local (a mirror of it)" in msg
+    assert "nvidia_driver_repo=cuda (NVIDIA's CUDA repository, or a mirror of it) or local (NVIDIA's driver" in msg
 
 
 def test_an_nvswitch_host_needs_the_exact_driver_version(results):

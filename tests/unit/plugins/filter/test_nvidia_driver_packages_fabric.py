@@ -42,8 +42,9 @@ def select(flavor, repo, branch="570", version="570.133.20", **extra):
 
 
 @pytest.mark.parametrize("flavor", ["debian", "ubuntu"])
-def test_cuda_repository_installs_and_holds_the_fabric_manager_at_the_drivers_version(flavor):
-    sel = select(flavor, "cuda")
+@pytest.mark.parametrize("repo", ["cuda", "local"])
+def test_cuda_repository_installs_and_holds_the_fabric_manager_at_the_drivers_version(flavor, repo):
+    sel = select(flavor, repo)
     assert sel["error"] == ""
     assert sel["packages"] == [
         "cuda-drivers-570=570.133.20*",
@@ -105,7 +106,7 @@ def test_debians_own_driver_has_no_fabric_manager(repo):
     assert sel["packages"] == [] and sel["hold"] == []
     assert "Debian does not package" in sel["error"]
     assert f"nvidia_driver_repo={repo}" in sel["error"]
-    assert "nvidia_driver_repo=cuda" in sel["error"] and "local (a mirror of it)" in sel["error"]
+    assert "nvidia_driver_repo=cuda (NVIDIA's CUDA repository, or a mirror of it) or local" in sel["error"]
 
 
 def test_a_host_without_nvswitches_gets_no_fabric_manager():
