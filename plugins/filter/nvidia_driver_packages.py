@@ -32,8 +32,8 @@ options:
         not one, a malformed C(package_version) or C(kernel) (a blank or a newline would reach the package manager),
         or a C(tesla_branches) that is not a list gives RV(_value.error) naming the variable.
       - C(nvswitch) (bool, default false) adds NVIDIA's fabric manager and its NSCQ library, pinned to
-        C(package_version) and held with the driver, so that one package transaction moves all of them: the fabric
-        manager refuses to run beside a driver of another version. It needs C(package_version) (an exact version is
+        C(package_version) and held with the driver, so that one package transaction moves all of them (the fabric
+        manager refuses to run beside a driver of another version). It needs C(package_version) (an exact version is
         the only way to install both at one version before either changes) and NVIDIA's package names, which NVIDIA's
         CUDA repository (and Ubuntu's archive) have and Debian's own repository has not.
       - C(nvlink5) (bool, default false) adds C(nvlsm), NVIDIA's NVLink subnet manager, and C(infiniband-diags), which
