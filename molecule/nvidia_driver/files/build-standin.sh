@@ -76,7 +76,8 @@ SH
 
 for v in "$@"; do
   build nvidia-persistenced "$v" ""
-  build "cuda-drivers-$branch" "$v" "nvidia-persistenced (>= ${v%-*})"
+  # kmod, as the real driver packages pull it in (its /etc/modprobe.d takes the role's nouveau blacklist).
+  build "cuda-drivers-$branch" "$v" "nvidia-persistenced (>= ${v%-*}), kmod"
   build "nvidia-fabricmanager-$branch" "$v" ""
   build "libnvidia-nscq-$branch" "$v" ""
 done
