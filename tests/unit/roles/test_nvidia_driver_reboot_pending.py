@@ -56,6 +56,8 @@ PLAY = """- hosts: verify_cases
     __nvidia_driver_selection: {main_package: PACKAGE}
     __nvidia_driver_packages_changed: false
     nvidia_driver_reboot_required: false
+    # "The driver" here is bash's version: no Triton image to check it against.
+    nvidia_driver_triton_image: ""
   tasks:
     - ansible.builtin.include_role:
         name: gpufleet.triton.nvidia_driver
