@@ -1,0 +1,91 @@
+"""site.yml and image_cache_source seed (real ansible-playbook on this host, hosts on the local connection, check mode,
+--tags never so that no role runs): the seed host's part is a play of its own, on the seed host alone, before the
+first rolling batch, whatever the seed host's place in the inventory; the batches follow the inventory's order; a
+node whose seed host is not in the run, or whose seed host's own settings do not save the node's image, stops the run
+before any change, named with the reason. Molecule's image_cache_seed scenario runs the roles."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SITE = Path(__file__).resolve().parents[2] / "playbooks" / "site.yml"
+IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
+SEED_PLAY = "Save the image on the seed host and fetch its tarball to the controller, before any batch"
+ROLLOUT_PLAY = "Take GPU nodes to serving Triton"
+
+
+def site(ansible_bin, tmp_path, hosts, *args):
+    """site.yml over `hosts` ({name: host vars}, in this inventory order, all seeded by "seed" unless they say
+    otherwise), one node per batch: (rc, the JSON report or None, the text output of a failed run)."""
+    common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+              "image_cache_source": "seed", "image_cache_seed_host": "seed", "image_cache_image": IMAGE}  # fmt: skip
+    inventory = {"all": {"vars": common, "children": {"triton_nodes": {"hosts": hosts}}}}
+    (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
+    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(SITE), "-i", str(tmp_path / "hosts.yml"),
+           "--check", "--tags", "never", "-e", "site_skip_converged=false", "-e", "triton_rollout_serial=1",
+           *args]  # fmt: skip
+    env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, check=False)
+    report = json.loads(proc.stdout[proc.stdout.index("{") :]) if "{" in proc.stdout else None
+    return proc.returncode, report, proc.stdout + proc.stderr
+
+
+def plays(report):
+    """[(play name, sorted hosts that ran a task in it, [messages])] in the order they ran (one per batch)."""
+    return [
+        (
+            p["play"]["name"],
+            sorted({h for t in p["tasks"] for h in t["hosts"]}),
+            [r["msg"] for t in p["tasks"] for r in t["hosts"].values() if "msg" in r and not r.get("skipped")],
+        )
+        for p in report["plays"]
+    ]
+
+
+def failures(report):
+    return {h: r["msg"] for p in report["plays"] for t in p["tasks"] for h, r in t["hosts"].items() if r.get("failed")}
+
+
+def test_seed_play_comes_first_whatever_the_seed_hosts_place(ansible_bin, tmp_path):
+    """The seed host last in the inventory: its play runs before the first batch; a node of another source adds no
+    seed play host; batches go in the inventory's order."""
+    hosts = {"node-b": {}, "node-a": {}, "seed": {}, "other": {"image_cache_source": "tarball"}}
+    rc, report, out = site(ansible_bin, tmp_path, hosts)
+    assert rc == 0, out[-3000:]
+    ran = plays(report)
+    names = [name for name, _, _ in ran]
+    assert names.count(SEED_PLAY) == 1, names
+    seed = names.index(SEED_PLAY)
+    assert names[seed + 1] == ROLLOUT_PLAY and ROLLOUT_PLAY not in names[:seed], names
+    assert ran[seed][1] == ["seed"]
+    said = " ".join(ran[seed][2])
+    assert f"3 node(s) of this run load this seed host's tarball of {IMAGE}: node-b, node-a, seed" in said, said
+    assert [h for name, h, _ in ran if name == ROLLOUT_PLAY] == [["node-b"], ["node-a"], ["seed"], ["other"]]
+
+
+def test_no_seed_play_hosts_without_a_seed_node(ansible_bin, tmp_path):
+    rc, report, out = site(ansible_bin, tmp_path, {"a": {"image_cache_source": "tarball"}})
+    assert rc == 0, out[-3000:]
+    assert [(name, h) for name, h, _ in plays(report) if name == SEED_PLAY] == [(SEED_PLAY, [])]
+
+
+def test_seed_host_left_out_of_the_run_stops_it(ansible_bin, tmp_path):
+    rc, report, out = site(ansible_bin, tmp_path, {"node-1": {}, "seed": {}}, "--limit", "node-1")
+    assert rc != 0, out[-3000:]
+    msg = failures(report)["node-1"]
+    assert "image_cache_seed_host seed, but it is not a host of this run" in msg, msg
+    assert [name for name, _, _ in plays(report)] == ["Find the nodes that need a run"]
+
+
+def test_seed_host_that_saves_another_image_stops_the_run(ansible_bin, tmp_path):
+    hosts = {"node-1": {}, "seed": {"image_cache_source": "registry", "image_cache_image": IMAGE + "-other"}}
+    rc, report, out = site(ansible_bin, tmp_path, hosts)
+    assert rc != 0, out[-3000:]
+    msg = failures(report)["node-1"]
+    assert "must name it: image_cache_source=seed and image_cache_seed_host=seed (it has registry" in msg, msg
+    assert f'it saves image_cache_image "{IMAGE}-other", this node needs "{IMAGE}"' in msg, msg
+    assert [name for name, _, _ in plays(report)] == ["Find the nodes that need a run"]
