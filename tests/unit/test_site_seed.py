@@ -46,8 +46,10 @@ def plays(report):
     ]
 
 
-def failures(report):
-    return {h: r["msg"] for p in report["plays"] for t in p["tasks"] for h, r in t["hosts"].items() if r.get("failed")}
+def failure(report):
+    """The message of the run's failure (one check, run once for the play)."""
+    (msg,) = [r["msg"] for p in report["plays"] for t in p["tasks"] for r in t["hosts"].values() if r.get("failed")]
+    return msg
 
 
 def test_seed_play_comes_first_whatever_the_seed_hosts_place(ansible_bin, tmp_path):
@@ -76,16 +78,31 @@ def test_no_seed_play_hosts_without_a_seed_node(ansible_bin, tmp_path):
 def test_seed_host_left_out_of_the_run_stops_it(ansible_bin, tmp_path):
     rc, report, out = site(ansible_bin, tmp_path, {"node-1": {}, "seed": {}}, "--limit", "node-1")
     assert rc != 0, out[-3000:]
-    msg = failures(report)["node-1"]
-    assert "image_cache_seed_host seed, but it is not a host of this run" in msg, msg
+    msg = failure(report)
+    assert 'image_cache_seed_host "seed" of node-1 is not a host of this run' in msg, msg
+    assert msg.endswith("Nothing was changed on any node."), msg
+    assert [name for name, _, _ in plays(report)] == ["Find the nodes that need a run"]
+
+
+def test_seed_host_that_does_not_seed_stops_the_run(ansible_bin, tmp_path):
+    hosts = {f"node-{i}": {} for i in range(1, 8)} | {"seed": {"image_cache_source": "registry"}}
+    rc, report, out = site(ansible_bin, tmp_path, hosts)
+    assert rc != 0, out[-3000:]
+    msg = failure(report)
+    assert (
+        "image_cache_seed_host seed of node-1, node-2, node-3, node-4, node-5 and 2 more must have"
+        ' image_cache_source=seed and image_cache_seed_host=seed itself (it has registry and "seed").' in msg
+    ), msg
     assert [name for name, _, _ in plays(report)] == ["Find the nodes that need a run"]
 
 
 def test_seed_host_that_saves_another_image_stops_the_run(ansible_bin, tmp_path):
-    hosts = {"node-1": {}, "seed": {"image_cache_source": "registry", "image_cache_image": IMAGE + "-other"}}
+    hosts = {"node-1": {}, "node-2": {"image_cache_image": IMAGE + "-other"}, "seed": {}}
     rc, report, out = site(ansible_bin, tmp_path, hosts)
     assert rc != 0, out[-3000:]
-    msg = failures(report)["node-1"]
-    assert "must name it: image_cache_source=seed and image_cache_seed_host=seed (it has registry" in msg, msg
-    assert f'it saves image_cache_image "{IMAGE}-other", this node needs "{IMAGE}"' in msg, msg
+    msg = failure(report)
+    assert msg == (
+        f'node-2 needs image_cache_image "{IMAGE}-other", its image_cache_seed_host seed saves "{IMAGE}".'
+        " Nothing was changed on any node."
+    ), msg
     assert [name for name, _, _ in plays(report)] == ["Find the nodes that need a run"]
