@@ -1,8 +1,9 @@
-"""site.yml and image_cache_source seed (real ansible-playbook on this host, hosts on the local connection, check mode,
---tags never so that no role runs): the seed host's part is a play of its own, on the seed host alone, before the
-first rolling batch, whatever the seed host's place in the inventory; the batches follow the inventory's order; a
-node whose seed host is not in the run, or whose seed host's own settings do not save the node's image, stops the run
-before any change, named with the reason. Molecule's image_cache_seed scenario runs the roles."""
+"""site.yml and upgrade_triton.yml with image_cache_source seed (real ansible-playbook on this host, hosts on the local
+connection, check mode, no role run: --tags never, or the upgrade's roles skipped): the seed host's part is a play
+of its own, on the seed host alone, before the first rolling batch, whatever the seed host's place in the inventory;
+the batches follow the inventory's order; a node whose seed host is not in the run, or whose seed host's own
+settings do not save the node's image, stops the run before any change, named with the reason. Molecule's
+image_cache_seed scenario runs the roles."""
 
 from __future__ import annotations
 
@@ -12,22 +13,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-SITE = Path(__file__).resolve().parents[2] / "playbooks" / "site.yml"
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 SEED_PLAY = "Save the image on the seed host and fetch its tarball to the controller, before any batch"
 ROLLOUT_PLAY = "Take GPU nodes to serving Triton"
 
 
-def site(ansible_bin, tmp_path, hosts, *args):
-    """site.yml over `hosts` ({name: host vars}, in this inventory order, all seeded by "seed" unless they say
-    otherwise), one node per batch: (rc, the JSON report or None, the text output of a failed run)."""
+def site(ansible_bin, tmp_path, hosts, *args, playbook="site.yml"):
+    """site.yml (or another rolling playbook) over `hosts` ({name: host vars}, in this inventory order, all seeded by
+    "seed" unless they say otherwise), one node per batch: (rc, the JSON report or None, the text output)."""
     common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
               "image_cache_source": "seed", "image_cache_seed_host": "seed", "image_cache_image": IMAGE}  # fmt: skip
     inventory = {"all": {"vars": common, "children": {"triton_nodes": {"hosts": hosts}}}}
     (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
-    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(SITE), "-i", str(tmp_path / "hosts.yml"),
-           "--check", "--tags", "never", "-e", "site_skip_converged=false", "-e", "triton_rollout_serial=1",
-           *args]  # fmt: skip
+    no_roles = ["--tags", "never"] if playbook == "site.yml" else ["--skip-tags", "ngc_login,image_cache,triton_server"]
+    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(PLAYBOOKS / playbook),
+           "-i", str(tmp_path / "hosts.yml"), "--check", *no_roles,
+           "-e", "site_skip_converged=false", "-e", "triton_rollout_serial=1", *args]  # fmt: skip
     env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, check=False)
     report = json.loads(proc.stdout[proc.stdout.index("{") :]) if "{" in proc.stdout else None
@@ -106,3 +108,24 @@ def test_seed_host_that_saves_another_image_stops_the_run(ansible_bin, tmp_path)
         " Nothing was changed on any node."
     ), msg
     assert [name for name, _, _ in plays(report)] == ["Find the nodes that need a run"]
+
+
+def test_upgrade_runs_the_seed_play_before_its_batches(ansible_bin, tmp_path):
+    """upgrade_triton.yml moves nodes to a new image, which the seed host saves first: the same play, after the
+    driver check, before the first batch."""
+    hosts = {"node-b": {}, "node-a": {}, "seed": {}}
+    rc, report, out = site(ansible_bin, tmp_path, hosts, playbook="upgrade_triton.yml")
+    assert rc == 0, out[-3000:]
+    ran = plays(report)
+    names = [name for name, _, _ in ran]
+    assert names == ["Check each node's driver against the Triton image", SEED_PLAY] + ["Upgrade Triton"] * 3, names
+    assert ran[1][1] == ["seed"]
+    assert [h for name, h, _ in ran if name == "Upgrade Triton"] == [["node-b"], ["node-a"], ["seed"]]
+
+
+def test_upgrade_without_the_seed_host_stops_before_any_change(ansible_bin, tmp_path):
+    hosts = {"node-1": {}, "seed": {}}
+    rc, report, out = site(ansible_bin, tmp_path, hosts, "--limit", "node-1", playbook="upgrade_triton.yml")
+    assert rc != 0, out[-3000:]
+    assert 'image_cache_seed_host "seed" of node-1 is not a host of this run' in failure(report)
+    assert [name for name, _, _ in plays(report)] == ["Check each node's driver against the Triton image"]
