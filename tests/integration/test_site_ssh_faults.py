@@ -63,10 +63,11 @@ def _names(tasks, folder):
 # nothing (settings, the converge stamp, which nodes need a run), and the rollout play's pre_tasks (batch guards).
 PLAYBOOKS = ROOT / "playbooks"
 SITE = yaml.safe_load((PLAYBOOKS / "site.yml").read_text())
+ROLLOUT = next(play for play in SITE if play.get("name") == "Take GPU nodes to serving Triton")
 PRE_TASKS = {
     "Gathering Facts",
     *_names(SITE[0]["tasks"], PLAYBOOKS),
-    *_names(SITE[1].get("pre_tasks", []), PLAYBOOKS),
+    *_names(ROLLOUT.get("pre_tasks", []), PLAYBOOKS),
 }
 
 # Each fault: the shell run as root in the node to put it in place, and the one that takes it away.

@@ -1,6 +1,8 @@
-"""image_cache, seed: the cache host (reached as a non-root user with sudo) pulls and saves once, the controller gets
-the tarball (streamed, without become) and its .sha256, older controller tarballs of the repository are pruned, the
-other nodes (never logged in) load it; every node ends with the lab image's ID."""
+"""image_cache, seed, through site.yml: the cache host (reached as a non-root user with sudo) pulls and saves once, the
+controller gets the tarball (streamed, without become) and its .sha256, older controller tarballs of the repository
+are pruned, the other nodes (never logged in) load it; every node ends with the lab image's ID. The cache host is last
+in the inventory and in the last batch: its part runs in a play of its own before any batch, and every batch checks
+the tarball by the sha256 it wrote."""
 
 import hashlib
 import json
@@ -17,12 +19,18 @@ REGISTRY = "registry.gpufleet-lab.test:5000"
 IMAGE = f"{REGISTRY}/nvidia/tritonserver:24.10-py3-lab-cpu"
 LAB_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
 SEED_HOST = "seed-cache"
+NODES = ["seed-1", "seed-2"]
 SEED_USER = "gpufleet-seed"
 CACHE = "/var/cache/gpufleet/images"
 SEED_DIR = "/var/cache/gpufleet-seed"
 PREFIX = "registry.gpufleet-lab.test_5000_nvidia_"
 NAME = PREFIX + "tritonserver_24.10-py3-lab-cpu.tar"
 FETCH = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "seed-fetch"
+SEED_PLAY = "Save the image on the seed host and fetch its tarball to the controller, before any batch"
+ROLLOUT_PLAY = "Take GPU nodes to serving Triton"
+# The role's task names (the JSON report puts the role's name before them).
+CHECK_TASK = "Check the tarball's sha256, read the image ID from its manifest and check the archive is complete"
+SUM_TASK = "Checksum the saved tarball"
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +150,36 @@ def test_fetch_streams_without_slurp(controller_sha256):
     assert modules and not [line for line in modules if "slurp" in line]
     assert sha256_of(tarball) == controller_sha256
     assert tarball.stat().st_mode & 0o777 == 0o640
+
+
+def test_every_batch_checks_the_seed_tarball_by_its_sha256(controller_sha256):
+    """site.yml in check mode over the converged fleet (the scenario's second check), reported as JSON: the cache
+    host's part (here its tarball's checksum; check mode fetches nothing) runs in a play of its own before the first
+    batch, although the cache host is last in the inventory and in the last batch (converge.yml: one node, then the
+    rest); each node's batch checks the controller's tarball by the sha256 the seed wrote beside it, and the check
+    passes. Before the seed play, nodes of the first batch read the cache host's facts before it had set them: no
+    sha256, and no tarball on a fresh controller (converge failed)."""
+    cmd = ["ansible-playbook", "--check", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--skip-tags", "triton_server"]
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    res = subprocess.run([*cmd, str(SCENARIO / "converge.yml")], capture_output=True, text=True, env=env, check=False)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    report = json.loads(res.stdout[res.stdout.index("{") :])
+
+    plays = [(p["play"]["name"], p["tasks"]) for p in report["plays"]]
+    hosts = [sorted({h for task in tasks for h in task["hosts"]}) for _, tasks in plays]
+    seed = [i for i, (name, _) in enumerate(plays) if name == SEED_PLAY]
+    batches = [i for i, (name, _) in enumerate(plays) if name == ROLLOUT_PLAY]
+    assert [hosts[i] for i in batches] == [[NODES[0]], sorted([NODES[1], SEED_HOST])], "the cache host's batch is last"
+    assert len(seed) == 1 and hosts[seed[0]] == [SEED_HOST] and seed[0] < batches[0], [name for name, _ in plays]
+    summed = [task["hosts"][SEED_HOST] for task in plays[seed[0]][1] if task["task"]["name"].endswith(SUM_TASK)]
+    assert [s.get("stat", {}).get("checksum") for s in summed] == [controller_sha256], "the seed play's checksum"
+
+    checked = {}
+    for i in batches:
+        for task in plays[i][1]:
+            if task["task"]["name"].endswith(CHECK_TASK):
+                checked.update(task["hosts"])
+    assert sorted(checked) == sorted([*NODES, SEED_HOST])
+    for host, result in checked.items():
+        assert not result.get("skipped") and result.get("rc") == 0, (host, result)
+        assert f"--sha256={controller_sha256}" in result["cmd"], (host, result["cmd"])

@@ -54,6 +54,11 @@ def preflight(ansible_bin, tmp_path, extra):
          "image_cache_image must"),
         (f"image_cache_source=registry {GOOD} image_cache_retention=0", "image_cache_retention >= 1 (got 10, 0)",
          "image_cache_image must"),
+        # A seed host outside this node's batch that has not saved the image earlier in the run: a node going ahead
+        # would find no tarball (or an earlier run's) on the controller.
+        (f"image_cache_source=seed {GOOD} image_cache_seed_host=cache-1",
+         "image_cache_source=seed needs image_cache_seed_host, the host that saves the image, in this node's batch or"
+         " in a play of its own before it", "image_cache_image must"),
     ],
 )  # fmt: skip
 def test_only_the_wrong_setting_is_named(ansible_bin, tmp_path, extra, named, not_named):
