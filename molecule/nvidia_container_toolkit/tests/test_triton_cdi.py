@@ -35,11 +35,14 @@ def test_the_cdi_device_node_and_edits_are_in_the_serving_container(host):
     assert host.service("triton-server@main").is_running
     ready = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/v2/health/ready', timeout=10).status)"
     assert host.check_output(f'python3 -c "{ready}"') == "200"
-    # The spec's device node: the host's /dev/null (char 1:3) at /dev/nvidia0, made by the engine from the spec.
-    node = host.check_output("docker exec triton-server-main stat -c '%F %t:%T' /dev/nvidia0")
+    # Seen from the instance through Triton's process, as its user (docker exec cannot join a container nested in
+    # this lab instance): the spec's device node, the host's /dev/null (char 1:3), at /dev/nvidia0 in the container's
+    # own /dev, and the spec's environment edit in Triton's environment.
+    pid = host.check_output("docker inspect --format '{{.State.Pid}}' triton-server-main")
+    as_triton = "setpriv --reuid 1000 --regid 1000 --clear-groups"
+    node = host.check_output(f"{as_triton} stat -c '%F %t:%T' /proc/{pid}/root/dev/nvidia0")
     assert node == "character special file 1:3"
-    # The spec's own edits reached Triton's process too (its environment, not the container's configuration).
-    environ = host.check_output("docker exec triton-server-main cat /proc/1/environ").split("\x00")
+    environ = host.check_output(f"{as_triton} cat /proc/{pid}/environ | tr '\\0' '\\n'").splitlines()
     assert "GPUFLEET_CDI_STANDIN=1" in environ
 
 
