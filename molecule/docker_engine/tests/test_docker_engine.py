@@ -26,6 +26,15 @@ def test_owned_keys_merged(daemon_json):
     assert "insecure-registries" not in daemon_json, "insecure registries only when asked"
 
 
+def test_cdi_enabled_where_the_engine_has_it(host, daemon_json):
+    assert daemon_json["features"] == {"cdi": True}
+    info = json.loads(host.check_output("docker info --format '{{json .}}'"))
+    if int(info["ServerVersion"].split(".")[0]) >= 25:
+        assert info["CDISpecDirs"], "Docker 25 and later list their CDI folders once CDI is enabled"
+    else:
+        assert not info.get("CDISpecDirs"), "Docker before 25 has no CDI (the key is ignored, the engine runs)"
+
+
 def test_foreign_keys_survive(daemon_json):
     assert daemon_json["max-concurrent-downloads"] == 4
     assert daemon_json["runtimes"]["nvidia"]["path"] == "/usr/bin/nvidia-container-runtime"

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Builds a STAND-IN for NVIDIA's container toolkit packages (no NVIDIA repository is reachable from the lab) and a
 # flat apt repository of them in OUTDIR: nvidia-container-toolkit, nvidia-container-toolkit-base,
-# libnvidia-container-tools and libnvidia-container1 at the versions given (default 1.17.3-1 and 1.17.4-1, so that
-# the test can prove the pin holds the older one). nvidia-container-runtime execs runc; nvidia-ctk answers the
-# subcommands the role calls. Needs only dpkg-deb (no dpkg-dev): the Packages index is written here.
+# libnvidia-container-tools and libnvidia-container1 at the versions given (default 1.19.1-1, the role's pin, and a
+# newer 1.20.0-1, so that the test can prove the pin holds the older one). nvidia-container-runtime execs runc;
+# nvidia-ctk answers the subcommands the role calls, and its `cdi generate` prints a HAND-WRITTEN CDI specification:
+# GPU 0 (and all) is /dev/null, seen in the container as /dev/nvidia0. Needs only dpkg-deb (no dpkg-dev): the
+# Packages index is written here.
 set -eu
 out=${1:?usage: build-standin.sh OUTDIR [VERSION...]}
 shift
-[ "$#" -gt 0 ] || set -- 1.17.3-1 1.17.4-1
+[ "$#" -gt 0 ] || set -- 1.19.1-1 1.20.0-1
 arch=$(dpkg --print-architecture)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -43,15 +45,25 @@ SH
 case "$*" in
   --version) echo "NVIDIA Container Toolkit CLI version VERSION_PLACEHOLDER (gpufleet.triton stand-in)" ;;
   "cdi generate"*)
+    # What nvidia-ctk writes for a one-GPU host, by hand: the GPU by index and all, each a device node that is the
+    # host's /dev/null (hostPath, CDI 0.5.0) at the GPU's path in the container.
     spec='---
 cdiVersion: 0.5.0
 kind: nvidia.com/gpu
 devices:
+  - name: "0"
+    containerEdits:
+      deviceNodes:
+        - path: /dev/nvidia0
+          hostPath: /dev/null
   - name: all
     containerEdits:
       deviceNodes:
-        - path: /dev/null
-containerEdits: {}'
+        - path: /dev/nvidia0
+          hostPath: /dev/null
+containerEdits:
+  env:
+    - GPUFLEET_CDI_STANDIN=1'
     out=""
     for arg in "$@"; do case "$arg" in --output=*) out=${arg#--output=} ;; esac; done
     if [ -n "$out" ]; then mkdir -p "$(dirname "$out")"; printf '%s\n' "$spec" > "$out"; else printf '%s\n' "$spec"; fi ;;

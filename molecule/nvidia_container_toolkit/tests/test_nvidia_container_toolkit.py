@@ -5,6 +5,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import yaml
+
+# The role's default pin (NVIDIA bulletin 5850 fixes CVE-2026-24260 in 1.19.1): the stand-in offers it and 1.20.0-1.
+PIN = "1.19.1-1"
 PACKAGES = [
     "nvidia-container-toolkit",
     "nvidia-container-toolkit-base",
@@ -13,16 +17,22 @@ PACKAGES = [
 ]
 
 
+def test_the_stand_in_follows_the_roles_pin():
+    defaults = Path(__file__).resolve().parents[3] / "roles" / "nvidia_container_toolkit" / "defaults" / "main.yml"
+    pin = yaml.safe_load(defaults.read_text())["nvidia_container_toolkit_version"]
+    assert pin == PIN, "the role's pin moved: update PIN here and the stand-in's versions (files/build-standin.sh)"
+
+
 def test_pinned_version_installed_although_a_newer_one_is_offered(host):
     policy = host.check_output("apt-cache policy nvidia-container-toolkit")
-    assert "1.17.4-1" in policy  # the repository offers the newer version ...
+    assert "1.20.0-1" in policy  # the repository offers the newer version ...
     for name in PACKAGES:
-        assert host.package(name).version == "1.17.3-1", name  # ... and the pin keeps 1.17.3-1
+        assert host.package(name).version == PIN, name  # ... and the pin keeps the role's default
 
 
 def test_repository_pinning_and_holds(host):
     pref = host.file("/etc/apt/preferences.d/gpufleet-nvidia-container-toolkit.pref").content_string
-    assert "Pin: version 1.17.3-1" in pref
+    assert f"Pin: version {PIN}" in pref
     assert "Pin-Priority: 1001" in pref
     held = host.check_output("apt-mark showhold").split()
     assert sorted(held) == sorted(PACKAGES)
@@ -40,6 +50,7 @@ def test_local_repository_is_the_offline_folder(host):
 def test_daemon_json_merged_keeping_foreign_keys(host):
     config = json.loads(host.file("/etc/docker/daemon.json").content_string)
     assert config["log-level"] == "warn"
+    assert config["features"] == {"cdi": True}
     assert config["runtimes"]["lab-runc"] == {"path": "/usr/sbin/runc"}
     assert config["runtimes"]["nvidia"] == {"path": "/usr/bin/nvidia-container-runtime", "args": []}
     assert "default-runtime" not in config
@@ -72,7 +83,7 @@ def test_lists_emptied_moments_ago_are_refreshed_and_the_install_retried(host):
                          "nvidia-container-toolkit")  # fmt: skip
     assert not host.package("nvidia-container-toolkit").is_installed
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    converge = Path(__file__).resolve().parent.parent / "converge.yml"
+    converge = Path(__file__).resolve().parent.parent / "toolkit.yml"  # the toolkit's play of converge.yml
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     run = subprocess.run(["ansible-playbook", "-i", inventory, str(converge), "-l", name],
                          capture_output=True, text=True, timeout=600, env=env, check=False)  # fmt: skip
@@ -84,5 +95,5 @@ def test_lists_emptied_moments_ago_are_refreshed_and_the_install_retried(host):
     first = results["Install the packages (apt)"]
     assert not first.get("failed") and first["msg"].startswith("No package matching"), first
     assert results["Install the packages after refreshing the package lists (they were empty but recent)"]["changed"]
-    assert host.package("nvidia-container-toolkit").version == "1.17.3-1"
+    assert host.package("nvidia-container-toolkit").version == PIN
     assert "nvidia-container-toolkit" in host.check_output("apt-mark showhold").split()
