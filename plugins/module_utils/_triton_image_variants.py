@@ -97,7 +97,10 @@ def image_backends(image):
     }
     if not tag:
         if "@" in image:
-            result["reason"] = "it is given by digest alone, so its tag, and with it its variant, is unknown"
+            result["reason"] = (
+                "it is given by digest alone, so its tag, and with it its variant, is unknown (name:tag@sha256:... "
+                "would tell it)"
+            )
         else:
             result["reason"] = "it has no tag (Docker takes it as :latest), so its variant is unknown"
         return result

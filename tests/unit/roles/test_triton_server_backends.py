@@ -42,17 +42,17 @@ CASES = {
 
 FAILS = {
     "min": f"triton_server_image {NGC}24.10-py3-min: '-py3-min' is a base for building custom images (compose.py, a "
-    "Dockerfile), not a serving image, so the validator cannot tell which backends it serves. Set "
-    "triton_server_backends to the backends in the image's /opt/tritonserver/backends (for example [python, "
-    f"onnxruntime]), or serve from an NGC variant whose backends are known: {KNOWN}.",
+    "Dockerfile), not a serving image. The validator cannot tell which backends that image serves: set "
+    "triton_server_backends to the backends in its /opt/tritonserver/backends (for example [python, onnxruntime]), or "
+    f"serve from an NGC variant whose backends are known: {KNOWN}.",
     "lab_build": f"triton_server_image {NGC}24.10-py3-lab-cpu: '-py3-lab-cpu' is not an NGC serving variant this "
-    "collection knows, so the validator cannot tell which backends it serves. Set triton_server_backends",
+    "collection knows. The validator cannot tell which backends that image serves: set triton_server_backends",
     "digest": f"triton_server_image nvcr.io/nvidia/tritonserver{DIGEST}: it is given by digest alone, so its tag, and "
-    "with it its variant, is unknown, so the validator cannot tell which backends it serves. Set "
-    "triton_server_backends",
+    "with it its variant, is unknown (name:tag@sha256:... would tell it). The validator cannot tell which backends "
+    "that image serves: set triton_server_backends",
     "no_tag": "triton_server_image registry.local:5000/tritonserver: it has no tag (Docker takes it as :latest), so "
-    "its variant is unknown",
-    "tf2_after_its_end": "'-tf2-python-py3' images up to 25.02 only, not for 25.06",
+    "its variant is unknown. The validator",
+    "tf2_after_its_end": "'-tf2-python-py3' images up to 25.02 only, not for 25.06. The validator",
 }
 
 # public: the role's vars (__triton_server_validator_backends) stay visible to the task that shows them.
