@@ -21,21 +21,11 @@ import sys
 
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config_parse import finding
 from ansible_collections.gpufleet.triton.plugins.module_utils._regular_file import read_regular
+from ansible_collections.gpufleet.triton.plugins.module_utils._triton_image_variants import PY3_BACKENDS
 
-# Backends shipped in the NGC nvcr.io/nvidia/tritonserver:24.10-py3 image (/opt/tritonserver/backends).
-DEFAULT_BACKENDS = [
-    "python",
-    "onnxruntime",
-    "pytorch",
-    "tensorflow",
-    "tensorrt",
-    "openvino",
-    "fil",
-    "identity",
-    "repeat",
-    "square",
-    "dali",
-]
+# Backends of the NGC nvcr.io/nvidia/tritonserver:24.10-py3 image, the role's default image (other images' lists:
+# _triton_image_variants).
+DEFAULT_BACKENDS = list(PY3_BACKENDS)
 
 # platform -> backend that serves it (model_configuration.md, "Platform and backend").
 PLATFORM_BACKEND = {
@@ -65,6 +55,11 @@ BACKEND_DEFAULT_FILE = {
     "dali": ["model.dali"],
     "fil": ["xgboost.model", "xgboost.json", "model.txt", "checkpoint.tl", "model.tl"],
 }
+
+# backend -> the file it reads from each version directory whatever default_model_filename says: the vLLM backend takes
+# the engine's arguments from <version>/model.json and fails the load without it (its README; src/model.py asserts it
+# is a file).
+BACKEND_FIXED_FILE = {"vllm": "model.json"}
 
 # Files auto-complete recognises when config.pbtxt names no backend/platform, in Triton's order.
 AUTODETECT_FILES = [
@@ -206,7 +201,9 @@ class BackendChecks:
         if report.platform == "ensemble" or report.backend in NO_FILE_BACKENDS:
             return
         config = report.config
-        if config.default_model_filename:
+        if report.backend in BACKEND_FIXED_FILE:
+            candidates = [BACKEND_FIXED_FILE[report.backend]]
+        elif config.default_model_filename:
             candidates = [config.default_model_filename]
         elif PLATFORM_BACKEND.get(report.platform) == report.backend:
             candidates = PLATFORM_DEFAULT_FILE[report.platform]
@@ -222,6 +219,11 @@ class BackendChecks:
                 extra = ""
                 if report.backend == "python":
                     extra = " (Triton hangs at start-up: the python stub waits forever for it)"
+                elif report.backend == "vllm":
+                    extra = (
+                        " (the vLLM backend reads the engine's arguments from it, a JSON object naming the model, "
+                        "and fails the model's load without it)"
+                    )
                 report.error(
                     "model file %s not found in %s for backend '%s'%s" % (what, vdir, report.backend, extra),
                     file=os.path.join(vdir, candidates[0]),
@@ -234,7 +236,9 @@ class BackendChecks:
         neither backend, so no server here can tell)."""
         if report.backend == "vllm":
             for v in report.served_versions:
-                self._check_vllm_model_json(report, os.path.join(report.path, str(v), "model.json"))
+                path = os.path.join(report.path, str(v), BACKEND_FIXED_FILE["vllm"])
+                if os.path.exists(path):  # a missing one is _check_model_files' finding
+                    self._check_vllm_model_json(report, path)
         elif report.backend == "tensorrtllm":
             params = report.config.parameters
             engine = params["gpt_model_path"].string_value if "gpt_model_path" in params else ""

@@ -21,11 +21,11 @@ description:
     and column protobuf gives, naming the field. The wording is protobuf's; Triton's own parser may word it otherwise
     and point at the next token.
   - Checks directory and C(name) agreement, version directories and C(version_policy), the model file each
-    platform/backend needs (C(model.py) for python, whose absence hangs Triton at start-up), backends present in the
-    image, C(max_batch_size), dims and reshape, data types, duplicate tensor names, batch inputs and outputs, instance
-    groups (against O(gpu_count) when given), dynamic and sequence batching (preferred sizes, priority levels, queue
-    policies, control tensors), ensembles (steps, maps, unused or unproduced tensors, missing or cyclic models, data
-    type, shape and batch size consistency) and label files.
+    platform/backend needs (C(model.py) for python, whose absence hangs Triton at start-up; C(model.json), the engine's
+    arguments, for vllm), backends present in the image, C(max_batch_size), dims and reshape, data types, duplicate
+    tensor names, batch inputs and outputs, instance groups (against O(gpu_count) when given), dynamic and sequence
+    batching (preferred sizes, priority levels, queue policies, control tensors), ensembles (steps, maps, unused or
+    unproduced tensors, missing or cyclic models, data type, shape and batch size consistency) and label files.
   - Mistakes Triton accepts but that break serving are reported too; see the notes for the error/warning choice.
   - Read-only; never changes the node.
 author:
@@ -50,7 +50,10 @@ options:
     description:
       - Backends present in the Triton image that will serve the repository. A model using any other backend is an
         error (Triton fails it with C(unable to find backend library)).
-      - Defaults to the backends of the NGC C(tritonserver:24.10-py3) image.
+      - Defaults to the backends of the NGC C(tritonserver:24.10-py3) image. Another NGC serving variant has other
+        backends (C(-vllm-python-py3) vllm and python, C(-trtllm-python-py3) tensorrtllm and python,
+        C(-pyt-python-py3) pytorch and python); the P(gpufleet.triton.triton_server_image_backends#filter) filter gives
+        the list of an image reference.
     type: list
     elements: str
     default: [python, onnxruntime, pytorch, tensorflow, tensorrt, openvino, fil, identity, repeat, square, dali]
@@ -118,6 +121,13 @@ EXAMPLES = r"""
     path: /srv/triton/models
     gpu_count: "{{ ansible_facts['nvidia_gpu_count'] | default(omit) }}"
     strict: true
+
+- name: Validate against the backends of the image that will serve it (here the vLLM variant)
+  gpufleet.triton.model_repository_info:
+    path: /srv/triton/models
+    backends: "{{ (triton_image | gpufleet.triton.triton_server_image_backends).backends }}"
+  vars:
+    triton_image: nvcr.io/nvidia/tritonserver:25.01-vllm-python-py3
 
 - name: Look at a repository without failing (ad hoc - ansible localhost -m ... -a 'path=DIR fail_on_error=false')
   gpufleet.triton.model_repository_info:

@@ -22,6 +22,7 @@ from _harness import Snapshot, run_module
 from _model_repositories import NAMES, PY_OK, TEMPLATES, build, model_folders, repositories
 from ansible.module_utils.common.validation import check_type_int
 from ansible_collections.gpufleet.triton.plugins.module_utils._model_config import DEFAULT_BACKENDS
+from ansible_collections.gpufleet.triton.plugins.module_utils._triton_image_variants import SERVING_VARIANTS
 from ansible_collections.gpufleet.triton.plugins.modules import model_repository_info
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -79,9 +80,11 @@ def _check_findings(model: dict, where: list) -> None:
 
 validator_options = st.fixed_dictionaries(
     {
-        # the image's backends and the LLM ones, whose files the validator reads too; or a few, or none
+        # the image's backends and the LLM ones, whose files the validator reads too; an NGC serving variant's list
+        # (what triton_server passes); or a few, or none
         "backends": st.one_of(
             st.just([*DEFAULT_BACKENDS, "vllm", "tensorrtllm", "my_custom"]),
+            st.sampled_from([list(backends) for backends in SERVING_VARIANTS.values()]),
             st.lists(st.sampled_from(["python", "identity", "vllm", "my_custom", ""]), max_size=3),
         )
     },
