@@ -128,20 +128,13 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.gpufleet.triton.plugins.module_utils._triton_image_variants import image_tag
 from ansible_collections.gpufleet.triton.plugins.plugin_utils._triton_driver_table import TABLE
 
 _TAG = re.compile(r"^(?P<release>[0-9]{2}\.[0-9]{2})(?:-(?P<variant>.+))?$")
 _BASE_VARIANT = "py3"  # a release's own row is for its -py3 image
 _HINT = "nvidia_driver_triton_driver_table adds a row for it, nvidia_driver_triton_min_branch sets the minimum"
 _BRANCH_DIGITS = 6  # driver branches have 3 digits; a longer number is not a version
-
-
-def _tag(image):
-    ref = image.split("@", 1)[0]
-    _name, sep, tag = ref.rpartition(":")
-    if not sep or "/" in tag:
-        return ""
-    return tag
 
 
 def _known(release, variant, tag):
@@ -265,7 +258,7 @@ def nvidia_driver_triton_requirement(image, driver_version="", forward_compat=Tr
         _fail("forward_compat must be a boolean, got %r" % (forward_compat,))
     driver_branch = _branch(driver_version)
     table = _table(table)
-    tag = _tag(image)
+    tag = image_tag(image)
     result = {
         "image": image,
         "tag": tag,
