@@ -103,7 +103,7 @@ def test_registry_host_that_names_another_stops_the_run(ansible_bin, tmp_path):
     msg = failure(report)
     assert (
         "image_cache_site_registry_host registry of node-1, node-2, node-3, node-4, node-5 and 2 more must have"
-        ' image_cache_source=site_registry and image_cache_site_registry_host=registry itself (it has tarball and'
+        " image_cache_source=site_registry and image_cache_site_registry_host=registry itself (it has tarball and"
         ' "registry").' in msg
     ), msg
 
@@ -124,9 +124,13 @@ def test_upgrade_runs_the_registry_play_before_its_batches(ansible_bin, tmp_path
     assert rc == 0, out[-3000:]
     ran = plays(report)
     names = [name for name, _, _ in ran]
-    assert names == [
-        "Check each node's driver against the Triton image",
-        "Save the image on the seed host and fetch its tarball to the controller, before any batch",
-        REGISTRY_PLAY,
-    ] + ["Upgrade Triton"] * 2, names
+    assert (
+        names
+        == [
+            "Check each node's driver against the Triton image",
+            "Save the image on the seed host and fetch its tarball to the controller, before any batch",
+            REGISTRY_PLAY,
+        ]
+        + ["Upgrade Triton"] * 2
+    ), names
     assert ran[2][1] == ["registry"]
