@@ -13,16 +13,15 @@ import socket
 from pathlib import Path
 
 import pytest
+from _role_play import run_cases
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from _role_play import run_cases
-
 NAME = "registry.site.test"
-PULL_PASSWORD = "pull-secret-4b1f0c"
-PUSH_PASSWORD = "push-secret-77d2a9"
+PULL_PASSWORD = "pull-secret-4b1f0c"  # noqa: S105 - a made-up secret the output must not show
+PUSH_PASSWORD = "push-secret-77d2a9"  # noqa: S105 - a made-up secret the output must not show
 DEBIAN = {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "12",
           "distribution_version": "12.8"}  # fmt: skip
 FAKE_FACTS_MODULE = """#!/usr/bin/python
@@ -59,7 +58,9 @@ def _key():
 def _write(path, key=None, cert=None):
     if key is not None:
         path.write_bytes(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
         )
     if cert is not None:
         path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -153,7 +154,10 @@ def report(ansible_bin, tmp_path_factory, tls):
         "no_push_password": {"site_registry_push_password": ""},
         "missing_cert": {"site_registry_tls_cert": tls["fresh_dir"] + "/absent.crt"},
         "missing_key": {"site_registry_tls_key": ""},
-        "ca_without_key": {"site_registry_tls_generate": True, "site_registry_tls_ca": tls["lonely_ca_dir"] + "/ca.crt"},
+        "ca_without_key": {
+            "site_registry_tls_generate": True,
+            "site_registry_tls_ca": tls["lonely_ca_dir"] + "/ca.crt",
+        },
         "wrong_ca": {"site_registry_tls_cert": tls["cert_other_ca"]},
         "wrong_key": {"site_registry_tls_key": tls["other_key"]},
         "name_not_in_cert": {"site_registry_tls_cert": tls["cert_no_name"]},
@@ -215,10 +219,10 @@ def test_a_port_held_by_another_program_is_refused(report):
     out, busy_port, port, _ = report
     msg, _ = _outcome(out, "port_in_use")
     # This test's own process holds it.
-    assert f"site_registry_push_port={busy_port} in use on port_in_use by " in msg and f"(pid {os.getpid()})" in msg, msg
+    assert f"site_registry_push_port={busy_port} in use on port_in_use by " in msg, msg
+    assert f"(pid {os.getpid()})" in msg, msg
     assert f"site_registry_port={port}" not in msg
 
 
 def test_the_passwords_never_show(report):
     assert PULL_PASSWORD not in str(report[0]) and PUSH_PASSWORD not in str(report[0])
-
