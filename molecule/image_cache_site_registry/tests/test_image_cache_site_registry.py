@@ -15,7 +15,7 @@ testinfra_hosts = ["ansible://triton_nodes"]
 
 SCENARIO = Path(__file__).resolve().parents[1]
 LAB = Path(os.environ.get("GPUFLEET_LAB_CACHE", "/var/cache/gpufleet-lab"))
-REGISTRY = "site-registry:5000"
+REGISTRY = "air-registry:5000"
 IMAGE = f"{REGISTRY}/nvidia/tritonserver:24.10-py3-lab-cpu"
 LAB_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
 UPGRADE_TAG = "24.10-py3-lab-cpu-upgrade"
@@ -121,7 +121,7 @@ def test_wrong_pull_password_fails_and_changes_nothing(host, upgrade):
         host.check_output("docker ps -q --no-trunc"),
     ]
     rc, out = ansible_playbook(
-        "--limit", f"{name},site-registry", "-e", "ngc_login_api_key=wrong-password", "-e", "site_skip_converged=false",
+        "--limit", f"{name},air-registry", "-e", "ngc_login_api_key=wrong-password", "-e", "site_skip_converged=false",
         str(SCENARIO / "converge.yml"),
     )  # fmt: skip
     assert rc != 0, out[-3000:]
