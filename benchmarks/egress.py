@@ -93,16 +93,17 @@ def sha256_of(tag: str) -> str:
 
 
 def new_layer_bytes(base: Path, upgrade: Path) -> int:
-    """Bytes of the layers (as saved, uncompressed) that the upgrade tarball has and the base tarball lacks, by the
-    layer paths in each `docker save` manifest (a layer's folder name follows its content and its parents)."""
+    """Bytes of the layers (as saved, uncompressed) that the upgrade tarball has and the base tarball lacks, by their
+    content (the diff IDs in each image's config; `docker save` names a layer's folder after more than its content)."""
 
     def layers(path: Path) -> dict:
         with tarfile.open(path) as tar:
-            manifest = json.load(tar.extractfile("manifest.json"))
-            return {layer: tar.getmember(layer).size for layer in manifest[0]["Layers"]}
+            manifest = json.load(tar.extractfile("manifest.json"))[0]
+            diff_ids = json.load(tar.extractfile(manifest["Config"]))["rootfs"]["diff_ids"]
+            return {diff: tar.getmember(layer).size for diff, layer in zip(diff_ids, manifest["Layers"])}
 
     old = layers(base)
-    return sum(size for layer, size in layers(upgrade).items() if layer not in old)
+    return sum(size for diff, size in layers(upgrade).items() if diff not in old)
 
 
 def address(name: str, network: str = NETWORK) -> str:
@@ -231,36 +232,35 @@ def playbook(env: dict, inv: str, play: str, extra: dict, log: Path, tags: str =
 
 
 def prepared(env: dict, inv: str, work: Path, log: Path, registry: bool) -> None:
-    """The engine on every node, trusting the lab registry and the site registry (not measured)."""
+    """Not measured: the engine on every node, trusting the lab registry and the site registry; with a site registry,
+    the registry host's engine and registry too (site.yml's registry play, which also makes the site CA)."""
     extra = {"site_skip_converged": False, "triton_rollout_serial": "100%",
              "docker_engine_registry_cas": registry_cas(work, registry)}  # fmt: skip
-    rc, _ = playbook(env, inv, "site.yml", extra, log, tags="docker_engine")
+    if registry:
+        extra = dict(site_registry_vars(work, BASE_TAG), **extra)
+    rc, _ = playbook(
+        env, inv, "site.yml", extra, log, tags="docker_engine,site_registry" if registry else "docker_engine"
+    )
     if rc != 0:
-        sys.exit(f"site.yml --tags docker_engine failed; its output: {log}\n{log.read_text()[-4000:]}")
+        sys.exit(f"site.yml (the engine, the site registry) failed; its output: {log}\n{log.read_text()[-4000:]}")
 
 
-def setup_registry(env: dict, work: Path, logs: Path) -> str:
-    """egress-registry: a lab instance on the benchmark's network as REGISTRY_NAME, running roles/site_registry and a
-    Docker engine (its image_cache part loads the tarball there and pushes it): its address."""
+def registry_host(env: dict) -> str:
+    """egress-registry, a lab instance on the benchmark's network as REGISTRY_NAME (site.yml's registry play makes it
+    the site registry host): its address."""
     lab_instances(env, "present", [REGISTRY])
     connect(REGISTRY, REGISTRY_NAME)
-    registry = address(REGISTRY)
-    inv = inventory(work, registry)
-    extra = dict(site_registry_vars(work, BASE_TAG), docker_engine_registry_cas=registry_cas(work, True))
-    for play, tags in (("playbooks/site_registry.yml", ""),):
-        rc, _ = playbook(env, inv, play, extra, logs / "registry-setup.log", tags)
-        if rc != 0:
-            sys.exit(f"{play} failed; its output: {logs / 'registry-setup.log'}")
-    engine = logs / "registry-engine.yml"
-    engine.write_text(
-        "---\n- name: Docker engine on the site registry host\n  hosts: site_registry\n  tasks:\n"
-        "    - name: Install the engine\n      ansible.builtin.include_role:\n"
-        "        name: gpufleet.triton.docker_engine\n"
-    )
-    rc, _ = playbook(env, inv, str(engine), extra, logs / "registry-engine.log")
-    if rc != 0:
-        sys.exit(f"the site registry host's engine failed; its output: {logs / 'registry-engine.log'}")
-    return registry
+    return address(REGISTRY)
+
+
+# The registry's storage (roles/site_registry's default path) and the host's engine and tarballs emptied, the
+# registry restarted (a registry may keep what it knows of its blobs in memory).
+BARE_REGISTRY = (
+    "set -e; systemctl stop gpufleet-registry gpufleet-registry-push; "
+    "find /var/lib/gpufleet-registry -mindepth 1 -delete; systemctl start gpufleet-registry gpufleet-registry-push; "
+    "docker images -aq | xargs -r docker rmi -f >/dev/null 2>&1; docker image prune -af >/dev/null; "
+    "rm -rf /var/cache/gpufleet"
+)
 
 
 BARE = (
@@ -318,6 +318,8 @@ def measure(env, inv, work, logs, nodes, addrs, n, source, upgrade) -> dict:
     extra = dict(extra, site_skip_converged=False, triton_rollout_serial="100%", lab_triton_tag=tag)
     if not upgrade:
         bare(nodes)
+        if source == "site_registry":
+            sh("docker", "exec", REGISTRY, "sh", "-c", BARE_REGISTRY)
     if source == "shared":
         mount_share(nodes, addrs[SHARE], True)
     counted = nodes + [name for name in (HTTP, SHARE, REGISTRY) if name in addrs]
@@ -429,7 +431,7 @@ def main() -> None:
         addrs = servers(work)
         registry = "site_registry" in sources
         if registry:
-            addrs[REGISTRY] = setup_registry(env, work, logs)
+            addrs[REGISTRY] = registry_host(env)
         inv = inventory(work, addrs.get(REGISTRY, ""))
         sh(str(VENV / "ansible-playbook"), "-i", fleet_inventory(work / "inventory-lab", FLEET), "lab/fleet.yml",
            "-e", "lab_fleet_state=absent", "-e", f"lab_fleet_name={FLEET}", env=env)  # fmt: skip
