@@ -210,8 +210,12 @@ def registry_cas(work: Path, registry: bool) -> list:
     return cas
 
 
-def playbook(env: dict, inv: str, play: str, extra: dict, log: Path, tags: str = "") -> tuple:
-    """(return code, wall seconds) of ansible-playbook, its output in log; SSH connections opened anew."""
+def playbook(env: dict, inv: str, play: str, extra: dict, log: Path, tags: str = "", settings=None) -> tuple:
+    """(return code, wall seconds) of ansible-playbook, its output in log; SSH connections opened anew. settings
+    ({host: {variable: value}}): inventory host variables for this run, in inv/source.yml. The source's settings go
+    there, not in extra vars: the role's site_registry path runs parts of itself as source tarball (include vars),
+    which extra vars would override."""
+    Path(inv, "source.yml").write_text(json.dumps({"all": {"hosts": settings or {}}}))
     control = tempfile.mkdtemp(prefix="bench-egress-cp-")
     cmd = [
         str(VENV / "ansible-playbook"),
@@ -231,16 +235,14 @@ def playbook(env: dict, inv: str, play: str, extra: dict, log: Path, tags: str =
     return rc, wall
 
 
-def prepared(env: dict, inv: str, work: Path, log: Path, registry: bool) -> None:
+def prepared(env: dict, inv: str, work: Path, nodes: list, log: Path, registry: bool) -> None:
     """Not measured: the engine on every node, trusting the lab registry and the site registry; with a site registry,
     the registry host's engine and registry too (site.yml's registry play, which also makes the site CA)."""
     extra = {"site_skip_converged": False, "triton_rollout_serial": "100%",
              "docker_engine_registry_cas": registry_cas(work, registry)}  # fmt: skip
-    if registry:
-        extra = dict(site_registry_vars(work, BASE_TAG), **extra)
-    rc, _ = playbook(
-        env, inv, "site.yml", extra, log, tags="docker_engine,site_registry" if registry else "docker_engine"
-    )
+    settings = {host: site_registry_vars(work, BASE_TAG) for host in [*nodes, REGISTRY]} if registry else {}
+    tags = "docker_engine,site_registry" if registry else "docker_engine"
+    rc, _ = playbook(env, inv, "site.yml", extra, log, tags=tags, settings=settings)
     if rc != 0:
         sys.exit(f"site.yml (the engine, the site registry) failed; its output: {log}\n{log.read_text()[-4000:]}")
 
@@ -280,7 +282,7 @@ def holds(node: str, image: str) -> bool:
 
 
 def source_vars(source: str, tag: str, work: Path, nodes: list, addrs: dict, n: int) -> tuple:
-    """(extra vars, the image's name on the nodes, the serving host) of a source."""
+    """(inventory settings, the image's name on the nodes, the serving host) of a source."""
     nvcr = f"nvcr.io/nvidia/tritonserver:{tag}"
     if source == "tarball":
         return {"image_cache_source": "tarball"}, nvcr, "controller"
@@ -314,8 +316,9 @@ def measure(env, inv, work, logs, nodes, addrs, n, source, upgrade) -> dict:
     """One source's run on the fleet: the bytes each counter moved, the wall time, whether every node holds the
     image."""
     tag = UPGRADE_TAG if upgrade else BASE_TAG
-    extra, image, server = source_vars(source, tag, work, nodes, addrs, n)
-    extra = dict(extra, site_skip_converged=False, triton_rollout_serial="100%", lab_triton_tag=tag)
+    settings, image, server = source_vars(source, tag, work, nodes, addrs, n)
+    hosts = [*nodes, REGISTRY] if source == "site_registry" else nodes
+    extra = {"site_skip_converged": False, "triton_rollout_serial": "100%", "lab_triton_tag": tag}
     if not upgrade:
         bare(nodes)
         if source == "site_registry":
@@ -332,7 +335,7 @@ def measure(env, inv, work, logs, nodes, addrs, n, source, upgrade) -> dict:
     run = f"{source}{'-upgrade' if upgrade else ''}"
     log = logs / f"{run}.log"
     before = snapshot()
-    rc, wall = playbook(env, inv, "site.yml", extra, log, tags="ngc_login,image_cache")
+    rc, wall = playbook(env, inv, "site.yml", extra, log, "ngc_login,image_cache", {h: settings for h in hosts})
     moved = traffic(before, snapshot())
     if source == "shared":
         mount_share(nodes, addrs[SHARE], False)
@@ -438,7 +441,7 @@ def main() -> None:
         for n in sizes:
             print(f"N={n}: fleet", file=sys.stderr, flush=True)
             nodes = make_fleet(env, work, n)
-            prepared(env, inv, work, logs / f"engine-{n}.log", registry)
+            prepared(env, inv, work, nodes, logs / f"engine-{n}.log", registry)
             for source in sources:
                 rows.append(measure(env, inv, work, logs, nodes, addrs, n, source, upgrade=False))
                 if source in UPGRADED:
