@@ -12,7 +12,7 @@ the converge stamp removed):
 - shared:        a tarball on a shared path (image_cache_tarball_remote_src): the lab's image folder served by
                  egress-share over SFTP and mounted read-only with sshfs on every node (kernel_cache, so that a node
                  reads a file it read before from its page cache, as an NFS client does);
-- url:           the tarball from an http server (egress-http, python3 -m http.server on the lab network);
+- url:           the tarball from an http server (egress-http, python3 -m http.server on egress-net);
 - site_registry: image_cache_source site_registry: the tarball copied once to egress-registry (roles/site_registry),
                  loaded and pushed there, every node pulling from it.
 
@@ -20,9 +20,10 @@ and, for tarball and site_registry, the upgrade to the lab's upgrade image (UPGR
 plus one of 8 MiB) on the fleet that holds the lab image. Each run is site.yml with `--tags ngc_login,image_cache`
 (-e site_skip_converged=false, all nodes in one batch: the image moves before any node is drained, so the rollout's
 batches would time the batching, not the source): the seed play and the rolling play's image steps, with the logins the
-pulls need. The Docker engine (and each node's trust of the registries' CAs) is installed before the first
-measurement, by site.yml --tags docker_engine: its packages come from the Debian mirror through the host, and the
-bridge counter would count them as the controller's.
+pulls need. Before the first measurement of each N, not measured: site.yml --tags docker_engine (and site_registry,
+with the site registry: its registry play installs the registry host's engine and registry and makes the site CA), so
+that each node's engine trusts the lab registry and the site registry; the engine's packages come from the Debian
+mirror through the host, and the bridge counter would count them as the controller's.
 
 How the bytes are counted (checked on this host with 50 MB each way on a network of two containers): the fleet and the
 serving containers are connected to a Docker network of their own (egress-net) and Ansible reaches them there, so that
@@ -36,8 +37,9 @@ bytes on the wire: Ethernet, IP and TCP headers included, and the SSH traffic of
 results), which the image's bytes dwarf.
 
 Goal (issue 25): the site registry's controller egress <= 1.1 x the tarball at every N, and its upgrade moves only the
-new layer (the registry host serves about N x that layer). Wall time is reported, not a goal: on 2 cores the nodes,
-the servers and the controller share the CPU (and other jobs run beside them).
+new layer (the registry host serves at most 1.1 x N x that layer: HTTP, TLS and manifests on top). Wall time is
+reported, not a goal: on 2 cores the nodes, the servers and the controller share the CPU (and other jobs run beside
+them).
 
 Run from the checkout after `make lab`. --json FILE writes the figures too. It removes its fleet, servers and network
 at the end (--keep leaves them). Usage: egress.py [--sizes 4,8] [--sources tarball,seed,shared,url,site_registry]
@@ -147,8 +149,8 @@ def servers(work: Path) -> dict:
 
 
 def make_fleet(env: dict, work: Path, n: int) -> list:
-    """N lab nodes (the first of a larger size are kept: each run starts by making them bare), with /dev/fuse for
-    sshfs, connected to the benchmark's network, the engine installed: their names."""
+    """N lab nodes (the first of a larger size are kept: each run starts by making them bare), with /dev/fuse and sshfs
+    (and the key to egress-share) for the shared path, connected to the benchmark's network: their names."""
     sh(str(VENV / "ansible-playbook"), "-i", fleet_inventory(work / "inventory-lab", FLEET), "lab/fleet.yml",
        "-e", f"lab_fleet_name={FLEET}", "-e", f"lab_fleet_size={n}",
        "-e", json.dumps({"lab_fleet_devices": ["/dev/fuse"]}), env=env)  # fmt: skip
@@ -184,7 +186,8 @@ def inventory(work: Path, registry: str = "") -> str:
 
 
 def site_registry_vars(work: Path, tag: str) -> dict:
-    """What nodes and the registry host need for image_cache_source site_registry (work/site-registry-contract)."""
+    """The settings of image_cache_source site_registry, the same for the nodes and the registry host (as
+    inventories/example-airgapped has them in group_vars/all); the passwords are the benchmark's, not secrets."""
     return {
         "image_cache_source": "site_registry",
         "image_cache_site_registry_host": REGISTRY,
