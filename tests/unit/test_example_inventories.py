@@ -5,12 +5,14 @@ role of site.yml in site.yml's order, in check mode, the way Ansible starts it: 
 (meta/argument_specs.yml, checked by Ansible itself against the role's defaults and the example's settings), then the
 role's tasks/main.yml, whose task files other than the preflight are emptied in a copy of the collection. The
 preflights select the packages (the nvidia_driver_packages filter) and check the driver against the Triton image. Any
-refusal fails the test with the role's message.
+refusal fails the test with the role's message. An example with a site registry host (group site_registry) runs it
+first, as site.yml does (a Debian 12 host): site_registry's preflight and image_cache's publish entry point's checks.
 
 A fake host has no node to read, so the test leaves out the preflight tasks that read one (NODE_PROBES, each named
 and checked to exist) and gives GPU detection a fake sysfs tree with one data-center GPU. The operator's own files and
-secrets, which no example can ship, are supplied: the vault's NGC key, the image tarball with its .sha256 file, and a
-model repository beside the inventory.
+secrets, which no example can ship, are supplied: the vault's NGC key and registry passwords, the image tarball with its
+.sha256 file, the site registry's CA as its first run leaves it on the controller, and a model repository beside the
+inventory.
 """
 
 from __future__ import annotations
@@ -60,12 +62,24 @@ PLATFORMS = {
 PREFLIGHT_PARTS = {
     "nvidia_driver": ["detect.yml", "triton_requirement.yml", "live_node.yml", "installed_version.yml"],
     "triton_server": ["instances.yml"],
+    # The site registry host's part: its checks of the settings (the rest of the entry point is in NODE_PROBES).
+    "image_cache": ["publish.yml"],
+    "site_registry": ["preflight_tls.yml"],
 }
 # Preflight tasks that read the node, left out here: {role's task file: [task names]}.
 NODE_PROBES = {
     # tasks/live_node.yml: the installed driver package, the loaded module, the services and the running containers.
     "nvidia_driver/tasks/preflight.yml": ["Check for a pending driver change and a running Triton"],
     # The node's lock (files/lock.sh on the node) and triton_server_node_info (image ID, last run's models, digests).
+    # The registry's answer, and the push.
+    "image_cache/tasks/publish.yml": [
+        "Ask the site registry which image the tag holds",
+        "Fail when the site registry does not answer",
+        "Note the image the registry holds under the tag",
+        "Copy, load and push the tarball's image unless the registry holds it under the tag",
+    ],
+    # The ports in use and the storage's free space.
+    "site_registry/tasks/preflight.yml": ["Check the ports and the storage on the node"],
     "triton_server/tasks/preflight.yml": [
         "Take the node's lock",
         "Stop when another run of the role is changing this node",
@@ -88,6 +102,16 @@ if __name__ == "__main__":
     main()
 """
 
+# The example's site registry host, if it has one, first, as site.yml's registry play (site_registry_image.yml) runs
+# it before any node: the registry's checks, then the image_cache entry point that pushes the image (its checks).
+REGISTRY_PLAY = (
+    "- hosts: site_registry\n  gather_facts: false\n  tasks:\n"
+    "    - name: Give the host its platform's facts\n      fake_facts:\n        facts: '{{ fake_facts }}'\n"
+    "    - name: Start site_registry as site.yml does (argument spec, then preflight)\n"
+    "      ansible.builtin.include_role:\n        name: gpufleet.triton.site_registry\n        public: true\n"
+    "    - name: Start image_cache's publish entry point (argument spec, then its checks)\n"
+    "      ansible.builtin.include_role:\n        name: gpufleet.triton.image_cache\n        tasks_from: publish\n"
+)
 PLAY = (
     "- hosts: example_test_hosts\n  gather_facts: false\n  tasks:\n"
     "    - name: Give the host its platform's facts\n      fake_facts:\n        facts: '{{ fake_facts }}'\n"
@@ -108,7 +132,7 @@ def _collection_with_preflight_only(root):
     for part in ("galaxy.yml", "meta", "plugins", "roles"):
         src = REPO / part
         (shutil.copytree if src.is_dir() else shutil.copy)(src, coll / part)
-    for role in ROLES:
+    for role in [*ROLES, "site_registry"]:
         kept = {"main.yml", "preflight.yml", *PREFLIGHT_PARTS.get(role, [])}
         for path in (coll / "roles" / role / "tasks").glob("*.yml"):
             if path.name not in kept:
@@ -121,6 +145,39 @@ def _collection_with_preflight_only(root):
         assert not missing, f"{task_file} no longer has the tasks {missing}: update NODE_PROBES"
         path.write_text(yaml.safe_dump([t for t in tasks if t.get("name") not in names], sort_keys=False))
     return root
+
+
+def _registry_hosts(inventory):
+    """The example's hosts in the group site_registry (hosts.yml: all.children.site_registry.hosts)."""
+    groups = yaml.safe_load((inventory / "hosts.yml").read_text()).get("all", {}).get("children", {})
+    return sorted((groups.get("site_registry") or {}).get("hosts") or {})
+
+
+def _site_ca(folder):
+    """A CA certificate and its key (ca.crt, ca.key), as site_registry_tls_generate leaves them on the controller."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example site CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (folder / "ca.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    (folder / "ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return folder / "ca.crt"
 
 
 def _fake_gpu(pci):
@@ -159,18 +216,27 @@ def test_example_is_accepted_on_every_platform(ansible_bin, tmp_path, example):
     (inventory / "test-hosts.yml").write_text(
         yaml.safe_dump({"triton_nodes": {"children": {"example_test_hosts": {"hosts": hosts}}}})
     )
+    # The example's site registry host, if any: a Debian 12 host (the role runs on the Debian family only).
+    registry_hosts = _registry_hosts(inventory)
+    facts = {"fake_facts": {**_COMMON, **PLATFORMS["debian12"]}}
+    registry = {"site_registry": {"hosts": dict.fromkeys(registry_hosts, facts)}}
+    (inventory / "test-registry.yml").write_text(yaml.safe_dump(registry))
     tarball = tmp_path / "tritonserver.tar"
     tarball.write_bytes(b"")
     (tmp_path / "tritonserver.tar.sha256").write_text("0" * 64 + "  tritonserver.tar\n")
     (tmp_path / "library").mkdir()
     (tmp_path / "library" / "fake_facts.py").write_text(FAKE_FACTS_MODULE)
-    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "play.yml").write_text((REGISTRY_PLAY if registry_hosts else "") + PLAY)
     operator = {
         "ansible_connection": "local",
         "ansible_become": False,
         "ansible_python_interpreter": sys.executable,
         "vault_ngc_api_key": "nvapi-example-key",  # the site's vault
         "image_cache_tarball": str(tarball),  # the tarball the site carried in, with its .sha256
+        "vault_site_registry_pull_password": "example-pull",
+        "vault_site_registry_push_password": "example-push",
+        # the site registry's CA, made on the controller by the registry's first run (the nodes trust it)
+        "site_registry_tls_ca": str(_site_ca(tmp_path / "site-registry")),
     }
     env = dict(
         os.environ,
@@ -178,8 +244,9 @@ def test_example_is_accepted_on_every_platform(ansible_bin, tmp_path, example):
         ANSIBLE_LIBRARY=str(tmp_path / "library"),
         ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
     )
+    limit = ",".join(["example_test_hosts", *registry_hosts])
     cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(tmp_path / "play.yml"), "-i", str(inventory),
-           "--limit", "example_test_hosts", "--check", "-e", json.dumps(operator)]  # fmt: skip
+           "--limit", limit, "--check", "-e", json.dumps(operator)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, check=False)
     report = json.loads(proc.stdout[proc.stdout.index("{") :])
     refusals = [
@@ -190,5 +257,5 @@ def test_example_is_accepted_on_every_platform(ansible_bin, tmp_path, example):
         if result.get("failed") or result.get("unreachable")
     ]
     assert not refusals, "\n".join(refusals)
-    assert sorted(report["stats"]) == sorted(hosts), proc.stderr[-2000:]
+    assert sorted(report["stats"]) == sorted([*hosts, *registry_hosts]), proc.stderr[-2000:]
     assert all(s["failures"] == 0 and s["unreachable"] == 0 for s in report["stats"].values()), report["stats"]

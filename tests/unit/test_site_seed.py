@@ -17,6 +17,7 @@ PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 SEED_PLAY = "Save the image on the seed host and fetch its tarball to the controller, before any batch"
 ROLLOUT_PLAY = "Take GPU nodes to serving Triton"
+REGISTRY_PLAY = "Run the site registry and push the image into it, before any batch"
 
 
 def site(ansible_bin, tmp_path, hosts, *args, playbook="site.yml"):
@@ -64,7 +65,8 @@ def test_seed_play_comes_first_whatever_the_seed_hosts_place(ansible_bin, tmp_pa
     names = [name for name, _, _ in ran]
     assert names.count(SEED_PLAY) == 1, names
     seed = names.index(SEED_PLAY)
-    assert names[seed + 1] == ROLLOUT_PLAY and ROLLOUT_PLAY not in names[:seed], names
+    # (then the site registry's play, with no hosts here)
+    assert names[seed + 1 : seed + 3] == [REGISTRY_PLAY, ROLLOUT_PLAY] and ROLLOUT_PLAY not in names[:seed], names
     assert ran[seed][1] == ["seed"]
     said = " ".join(ran[seed][2])
     assert f"3 node(s) of this run load this seed host's tarball of {IMAGE}: node-b, node-a, seed" in said, said
@@ -118,7 +120,7 @@ def test_upgrade_runs_the_seed_play_before_its_batches(ansible_bin, tmp_path):
     assert rc == 0, out[-3000:]
     ran = plays(report)
     names = [name for name, _, _ in ran]
-    assert names == ["Check each node's driver against the Triton image", SEED_PLAY] + ["Upgrade Triton"] * 3, names
+    assert names == ["Check each node's driver against the Triton image", SEED_PLAY, REGISTRY_PLAY] + ["Upgrade Triton"] * 3, names
     assert ran[1][1] == ["seed"]
     assert [h for name, h, _ in ran if name == "Upgrade Triton"] == [["node-b"], ["node-a"], ["seed"]]
 

@@ -39,8 +39,18 @@ def preflight(ansible_bin, tmp_path, extra):
 @pytest.mark.parametrize(
     ("extra", "named", "not_named"),
     [
-        (f"image_cache_source=bogus {GOOD}", "image_cache_source must be one of: registry, tarball, seed, got: bogus",
-         "image_cache_image must"),
+        (f"image_cache_source=bogus {GOOD}",
+         "image_cache_source must be one of: registry, tarball, seed, site_registry, got: bogus", "image_cache_image must"),
+        # site_registry: the registry host, a name in the registry, and the image pushed earlier in this run.
+        (f"image_cache_source=site_registry {GOOD.replace('nvcr.io', 'registry.dc1.internal:5000')}",
+         'needs image_cache_site_registry_host, the inventory host that runs the site registry (got "")',
+         "has not pushed"),
+        ("image_cache_source=site_registry image_cache_site_registry_host=reg image_cache_image=nvidia/tritonserver:24.10",
+         "and image_cache_image named in that registry, <site_registry_name>:<site_registry_port>/<path>:<tag>",
+         "has not pushed"),
+        (f"image_cache_source=site_registry image_cache_site_registry_host=reg {GOOD.replace('nvcr.io', 'reg:5000')}",
+         "the site registry host reg has not pushed reg:5000/nvidia/tritonserver:24.10-py3 in this run",
+         "needs image_cache_site_registry_host"),
         ("image_cache_source=registry image_cache_image=NoTag", "image_cache_image must be an image reference",
          "image_cache_source must"),
         (f"image_cache_source=registry {GOOD} image_cache_expected_image_id=abc",
