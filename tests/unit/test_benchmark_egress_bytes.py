@@ -85,3 +85,36 @@ def test_fleet_inventory_reaches_the_fleet_on_the_given_network(tmp_path):
     assert config["compose"]["ansible_ssh_host"] == "docker_networksettings.Networks['egress-net'].IPAddress"
     assert "== 'egress-fleet'" in config["filters"][0]["include"]
     assert (folder / "group_vars").is_symlink()
+
+
+def _registry_run(n, run, controller_tx, registry_rx, served):
+    return {"n": n, "source": "site_registry", "run": run, "controller_tx": controller_tx, "served": served,
+            "bytes": {egress.REGISTRY: {"rx": registry_rx, "tx": served}}}  # fmt: skip
+
+
+FIGURES = {"tarball": 1000 * egress.MIB, "upgrade_tarball": 1010 * egress.MIB, "new_layer": 10 * egress.MIB}
+
+
+def test_goals_split_the_controller_egress_and_find_the_largest_fleet_that_meets_it():
+    # 1010 MiB to the registry host, 40 MiB to 8 nodes (5 a node): 1.05 x; 1100 - 1010 = 90 MiB left, 18 nodes.
+    [line] = egress.goals([_registry_run(8, "first", 1050 * egress.MIB, 1010 * egress.MIB, 0)], FIGURES)
+    assert "1.050 x" in line and ", met;" in line
+    assert "5.00 MiB a node" in line and "holds up to N = 18" in line
+
+
+def test_goals_fail_past_1_1_x_the_tarball():
+    [line] = egress.goals([_registry_run(8, "first", 1101 * egress.MIB, 1010 * egress.MIB, 0)], FIGURES)
+    assert "NOT met" in line
+
+
+def test_goals_of_an_upgrade_compare_what_each_node_pulled_with_the_new_layer():
+    met, missed = egress.goals(
+        [_registry_run(4, "upgrade", 0, 0, 44 * egress.MIB), _registry_run(4, "upgrade", 0, 0, 45 * egress.MIB)],
+        FIGURES,
+    )
+    assert "11.00 MiB per node, 1.10 x" in met and met.endswith(", met")
+    assert "11.25 MiB per node" in missed and missed.endswith("NOT met")
+
+
+def test_goals_leave_other_sources_out():
+    assert egress.goals([dict(_registry_run(4, "first", 1, 1, 1), source="tarball")], FIGURES) == []
