@@ -120,7 +120,8 @@ def test_upgrade_runs_the_seed_play_before_its_batches(ansible_bin, tmp_path):
     assert rc == 0, out[-3000:]
     ran = plays(report)
     names = [name for name, _, _ in ran]
-    assert names == ["Check each node's driver against the Triton image", SEED_PLAY, REGISTRY_PLAY] + ["Upgrade Triton"] * 3, names
+    driver_check = "Check each node's driver against the Triton image"
+    assert names == [driver_check, SEED_PLAY, REGISTRY_PLAY] + ["Upgrade Triton"] * 3, names
     assert ran[1][1] == ["seed"]
     assert [h for name, h, _ in ran if name == "Upgrade Triton"] == [["node-b"], ["node-a"], ["seed"]]
 

@@ -40,12 +40,14 @@ def preflight(ansible_bin, tmp_path, extra):
     ("extra", "named", "not_named"),
     [
         (f"image_cache_source=bogus {GOOD}",
-         "image_cache_source must be one of: registry, tarball, seed, site_registry, got: bogus", "image_cache_image must"),
+         "image_cache_source must be one of: registry, tarball, seed, site_registry, got: bogus",
+         "image_cache_image must"),
         # site_registry: the registry host, a name in the registry, and the image pushed earlier in this run.
         (f"image_cache_source=site_registry {GOOD.replace('nvcr.io', 'registry.dc1.internal:5000')}",
          'needs image_cache_site_registry_host, the inventory host that runs the site registry (got "")',
          "has not pushed"),
-        ("image_cache_source=site_registry image_cache_site_registry_host=reg image_cache_image=nvidia/tritonserver:24.10",
+        ("image_cache_source=site_registry image_cache_site_registry_host=reg"
+         " image_cache_image=nvidia/tritonserver:24.10",
          "and image_cache_image named in that registry, <site_registry_name>:<site_registry_port>/<path>:<tag>",
          "has not pushed"),
         (f"image_cache_source=site_registry image_cache_site_registry_host=reg {GOOD.replace('nvcr.io', 'reg:5000')}",

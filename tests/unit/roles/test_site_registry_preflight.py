@@ -97,7 +97,17 @@ def tls(tmp_path_factory):
     def server(issuer_key=ca_key, sans=(NAME, "localhost"), days=(-1, 365)):
         return _cert(server_key, NAME, issuer_key, ca_name, sans=sans, days=days)
 
+    # A chain through an intermediate CA: the certificate file holds the intermediate after the server certificate.
+    inter_key = _key()
+    inter = _cert(inter_key, "site intermediate CA", ca_key, ca_name, ca=True)
+    leaf = _cert(server_key, NAME, inter_key, inter.subject, sans=(NAME,))
+    pem = serialization.Encoding.PEM
+    (d / "chain.crt").write_bytes(leaf.public_bytes(pem) + inter.public_bytes(pem))
+    (d / "leaf-only.crt").write_bytes(leaf.public_bytes(pem))
+
     files = {
+        "chain": str(d / "chain.crt"),
+        "leaf_only": str(d / "leaf-only.crt"),
         "ca": _write(d / "ca.crt", cert=ca),
         "ca_key": _write(d / "ca.key", key=ca_key),
         "other_ca": _write(d / "other-ca.crt", cert=other_ca),
@@ -148,6 +158,7 @@ def report(ansible_bin, tmp_path_factory, tls):
     }
     cases = {
         "good_given": {},
+        "good_intermediate": {"site_registry_tls_cert": tls["chain"]},
         "good_generate": {"site_registry_tls_generate": True, "site_registry_tls_ca": tls["fresh_dir"] + "/ca.crt"},
         "redhat": {"fake_facts": {**DEBIAN, "os_family": "RedHat", "distribution": "Rocky"}},
         "no_passwords": {"site_registry_pull_password": "", "site_registry_push_password": ""},
@@ -159,6 +170,7 @@ def report(ansible_bin, tmp_path_factory, tls):
             "site_registry_tls_ca": tls["lonely_ca_dir"] + "/ca.crt",
         },
         "wrong_ca": {"site_registry_tls_cert": tls["cert_other_ca"]},
+        "intermediate_missing": {"site_registry_tls_cert": tls["leaf_only"]},
         "wrong_key": {"site_registry_tls_key": tls["other_key"]},
         "name_not_in_cert": {"site_registry_tls_cert": tls["cert_no_name"]},
         "expired": {"site_registry_tls_cert": tls["cert_expired"]},
@@ -183,7 +195,7 @@ def _outcome(report, host):
     return "passed", ""
 
 
-@pytest.mark.parametrize("case", ["good_given", "good_generate"])
+@pytest.mark.parametrize("case", ["good_given", "good_intermediate", "good_generate"])
 def test_good_settings_pass(report, case):
     assert _outcome(report[0], case)[0] == "passed"
 
@@ -201,6 +213,7 @@ def test_good_settings_pass(report, case):
         ("ca_without_key", "site_registry_tls_generate=true found the CA", "site_registry_tls_cert"),
         ("ca_without_key", "site_registry_tls_ca_key=", "site_registry_tls_cert"),
         ("wrong_ca", "is not signed by site_registry_tls_ca=", "is not the key of"),
+        ("intermediate_missing", "leaf-only.crt is not signed by site_registry_tls_ca=", "is not the key of"),
         ("wrong_key", "other.key is not the key of site_registry_tls_cert=", "is not signed by"),
         ("name_not_in_cert", f"does not name site_registry_name={NAME} in its subjectAltName (it names dns:other",
          "is not signed by"),
