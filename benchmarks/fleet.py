@@ -53,9 +53,8 @@ import time
 from pathlib import Path
 from statistics import median
 
-from _lab import IMAGE, LAB, ROOT, VENV, checkout, collection_root, fleet_inventory
+from _lab import ROOT, UPGRADE_TAG, VENV, checkout, collection_root, env_for, fleet_inventory, sh, upgrade_image
 
-UPGRADE_TAG = "24.10-py3-lab-cpu-upgrade"
 FLEET = "bench-fleet"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 FLOOR = """---
@@ -69,24 +68,6 @@ FLOOR = """---
     - name: Ping
       ansible.builtin.ping:
 """
-
-
-def env_for(collections: Path) -> dict:
-    return dict(
-        os.environ,
-        PATH=f"{VENV}:{os.environ['PATH']}",
-        ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
-        ANSIBLE_COLLECTIONS_PATH=str(collections),
-        ANSIBLE_NOCOLOR="true",
-        ANSIBLE_FORCE_COLOR="false",
-    )
-
-
-def sh(*cmd, env=None, check=True, **kw):
-    res = subprocess.run(cmd, cwd=ROOT, env=env, check=False, capture_output=True, text=True, **kw)
-    if check and res.returncode != 0:
-        sys.exit(f"{' '.join(map(str, cmd))} failed:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}")
-    return res
 
 
 class Cgroup:
@@ -225,42 +206,6 @@ def measured_run(cmd: list, env: dict, cgroup: Cgroup, log: Path, check: bool = 
         "rc": rc,
         "task_costs": json.loads(costs.read_text()) if costs.exists() else {},
     }
-
-
-def upgrade_image(env: dict) -> None:
-    """Another Triton image, tagged UPGRADE_TAG: the lab image plus a small layer, saved where the lab keeps its
-    tarball (with its .sha256) and pushed to the lab registry. Kept between runs (it depends on the lab image only)."""
-    image = f"{IMAGE.rsplit(':', 1)[0]}:{UPGRADE_TAG}"
-    tarball = LAB / "images" / f"tritonserver-{UPGRADE_TAG}.tar"
-    base = sh("docker", "image", "inspect", "-f", "{{.Id}}", IMAGE).stdout.strip()
-    stamp = tarball.with_suffix(".base")
-    if tarball.exists() and stamp.exists() and stamp.read_text() == base:
-        return
-    sh("docker", "rm", "-f", "bench-fleet-upgrade", check=False)
-    sh("docker", "create", "--name", "bench-fleet-upgrade", IMAGE)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            patch = Path(tmp) / "patch.bin"
-            patch.write_bytes(os.urandom(8 << 20))
-            sh("docker", "cp", str(patch), "bench-fleet-upgrade:/opt/gpufleet-bench-upgrade.bin")
-        sh("docker", "commit", "bench-fleet-upgrade", image)
-    finally:
-        sh("docker", "rm", "-f", "bench-fleet-upgrade", check=False)
-    sh("docker", "save", "-o", str(tarball), image)
-    digest = sh("sha256sum", str(tarball)).stdout.split()[0]
-    tarball.with_name(tarball.name + ".sha256").write_text(f"{digest}  {tarball.name}\n")
-    registry = dict(
-        line.split("=", 1) for line in (LAB / "registry" / "registry.env").read_text().splitlines() if "=" in line
-    )
-    local = f"{registry['LAB_REGISTRY_LOCAL']}/nvidia/tritonserver:{UPGRADE_TAG}"
-    with tempfile.TemporaryDirectory() as cfg:
-        key = (LAB / "registry" / "api-key").read_text().strip()
-        sh("docker", "--config", cfg, "login", "-u", "$oauthtoken", "--password-stdin",
-           registry["LAB_REGISTRY_LOCAL"], input=key)  # fmt: skip
-        sh("docker", "tag", image, local)
-        sh("docker", "--config", cfg, "push", "-q", local)
-        sh("docker", "rmi", local)
-    stamp.write_text(base)
 
 
 def inventory(work: Path, name: str = FLEET) -> str:
