@@ -100,7 +100,9 @@ def ssh_vars():
 
 @pytest.mark.parametrize("hosts", INVENTORIES, ids=lambda p: p.parent.name)
 def test_example_inventories_carry_the_connection_settings(hosts, ssh_vars):
-    group_vars = yaml.safe_load(hosts.read_text())["triton_nodes"]["vars"]
+    # (the connection settings of every host, or of the nodes where the inventory has no other group)
+    inventory = yaml.safe_load(hosts.read_text())
+    group_vars = inventory["all"]["vars"] if "all" in inventory else inventory["triton_nodes"]["vars"]
     settings = cfg()
     for ini, variable in VARIABLES.items():
         assert variable in group_vars, f"{hosts}: {variable} missing"
