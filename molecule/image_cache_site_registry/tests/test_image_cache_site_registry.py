@@ -68,8 +68,10 @@ def test_trust_through_certs_d_never_insecure(host):
     assert host.file(f"/etc/docker/certs.d/{REGISTRY}/ca.crt").is_file
     daemon = json.loads(host.file("/etc/docker/daemon.json").content_string)
     assert REGISTRY not in daemon.get("insecure-registries", [])
-    auths = json.loads(host.file("/root/.docker/config.json").content_string)["auths"]
-    assert list(auths) == [REGISTRY]
+    # The pull user's login, in root's client config only (0600, in a 0700 folder).
+    config = host.file("/root/.docker/config.json")
+    assert config.mode == 0o600 and config.user == "root" and host.file("/root/.docker").mode == 0o700
+    assert list(json.loads(config.content_string)["auths"]) == [REGISTRY]
 
 
 def test_nodes_cannot_reach_the_nvcr_stand_in(host):
