@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _fakes import FAKE_FACTS_MODULE, key, write_pem, x509_cert
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.name for p in (REPO / "inventories").glob("example-*"))
@@ -89,19 +90,6 @@ NODE_PROBES = {
     ],
 }
 
-FAKE_FACTS_MODULE = """#!/usr/bin/python
-from ansible.module_utils.basic import AnsibleModule
-
-
-def main():
-    module = AnsibleModule(argument_spec={"facts": {"type": "dict", "required": True}}, supports_check_mode=True)
-    module.exit_json(changed=False, ansible_facts=module.params["facts"])
-
-
-if __name__ == "__main__":
-    main()
-"""
-
 # The example's site registry host, if it has one, first, as site.yml's registry play (site_registry_image.yml) runs
 # it before any node: the registry's checks, then the image_cache entry point that pushes the image (its checks).
 REGISTRY_PLAY = (
@@ -155,29 +143,10 @@ def _registry_hosts(inventory):
 
 def _site_ca(folder):
     """A CA certificate and its key (ca.crt, ca.key), as site_registry_tls_generate leaves them on the controller."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     folder.mkdir(parents=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example site CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    (folder / "ca.key").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    (folder / "ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return folder / "ca.crt"
+    ca_key = key()
+    write_pem(folder / "ca.key", key=ca_key)
+    return write_pem(folder / "ca.crt", cert=x509_cert(ca_key, "example site CA", ca=True, days=(0, 30)))
 
 
 def _fake_gpu(pci):
@@ -236,7 +205,7 @@ def test_example_is_accepted_on_every_platform(ansible_bin, tmp_path, example):
         "vault_site_registry_pull_password": "example-pull",
         "vault_site_registry_push_password": "example-push",
         # the site registry's CA, made on the controller by the registry's first run (the nodes trust it)
-        "site_registry_tls_ca": str(_site_ca(tmp_path / "site-registry")),
+        "site_registry_tls_ca": _site_ca(tmp_path / "site-registry"),
     }
     env = dict(
         os.environ,

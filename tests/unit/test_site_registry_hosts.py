@@ -6,13 +6,10 @@ named with the reason. Molecule's image_cache_site_registry scenario runs the ro
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+from _site_run import failure, plays, run_rolling
+
 IMAGE = "registry.dc1.internal:5000/nvidia/tritonserver:24.10-py3"
 SHA = "a" * 64
 REGISTRY_PLAY = "Run the site registry and push the image into it, before any batch"
@@ -26,42 +23,10 @@ def site(ansible_bin, tmp_path, nodes, registry=None, *args, playbook="site.yml"
     common = {**LOCAL, "image_cache_source": "site_registry", "image_cache_site_registry_host": "registry",
               "image_cache_image": IMAGE, "image_cache_tarball": "/srv/tritonserver-24.10-py3.tar",
               "image_cache_tarball_sha256": SHA}  # fmt: skip
-    inventory = {
-        "all": {
-            "vars": common,
-            "children": {
-                "triton_nodes": {"hosts": nodes},
-                "site_registry": {"hosts": {"registry": registry or {}}},
-            },
-        }
-    }
-    (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
+    children = {"triton_nodes": {"hosts": nodes}, "site_registry": {"hosts": {"registry": registry or {}}}}
+    inventory = {"all": {"vars": common, "children": children}}
     skip = "ngc_login,image_cache,triton_server,docker_engine,site_registry"
-    no_roles = ["--tags", "never"] if playbook == "site.yml" else ["--skip-tags", skip]
-    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(PLAYBOOKS / playbook),
-           "-i", str(tmp_path / "hosts.yml"), "--check", *no_roles,
-           "-e", "site_skip_converged=false", "-e", "triton_rollout_serial=1", *args]  # fmt: skip
-    env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, check=False)
-    report = json.loads(proc.stdout[proc.stdout.index("{") :]) if "{" in proc.stdout else None
-    return proc.returncode, report, proc.stdout + proc.stderr
-
-
-def plays(report):
-    """[(play name, sorted hosts that ran a task in it, [messages])] in the order they ran (one per batch)."""
-    return [
-        (
-            p["play"]["name"],
-            sorted({h for t in p["tasks"] for h in t["hosts"]}),
-            [r["msg"] for t in p["tasks"] for r in t["hosts"].values() if "msg" in r and not r.get("skipped")],
-        )
-        for p in report["plays"]
-    ]
-
-
-def failure(report):
-    (msg,) = [r["msg"] for p in report["plays"] for t in p["tasks"] for r in t["hosts"].values() if r.get("failed")]
-    return msg
+    return run_rolling(ansible_bin, tmp_path, inventory, playbook, skip, *args)
 
 
 def test_registry_play_runs_on_the_registry_host_before_the_first_batch(ansible_bin, tmp_path):

@@ -7,13 +7,10 @@ image_cache_seed scenario runs the roles."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+from _site_run import failure, plays, run_rolling
+
 IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 SEED_PLAY = "Save the image on the seed host and fetch its tarball to the controller, before any batch"
 ROLLOUT_PLAY = "Take GPU nodes to serving Triton"
@@ -26,33 +23,7 @@ def site(ansible_bin, tmp_path, hosts, *args, playbook="site.yml"):
     common = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
               "image_cache_source": "seed", "image_cache_seed_host": "seed", "image_cache_image": IMAGE}  # fmt: skip
     inventory = {"all": {"vars": common, "children": {"triton_nodes": {"hosts": hosts}}}}
-    (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
-    no_roles = ["--tags", "never"] if playbook == "site.yml" else ["--skip-tags", "ngc_login,image_cache,triton_server"]
-    cmd = [str(Path(ansible_bin).with_name("ansible-playbook")), str(PLAYBOOKS / playbook),
-           "-i", str(tmp_path / "hosts.yml"), "--check", *no_roles,
-           "-e", "site_skip_converged=false", "-e", "triton_rollout_serial=1", *args]  # fmt: skip
-    env = dict(os.environ, ANSIBLE_NOCOLOR="true", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, check=False)
-    report = json.loads(proc.stdout[proc.stdout.index("{") :]) if "{" in proc.stdout else None
-    return proc.returncode, report, proc.stdout + proc.stderr
-
-
-def plays(report):
-    """[(play name, sorted hosts that ran a task in it, [messages])] in the order they ran (one per batch)."""
-    return [
-        (
-            p["play"]["name"],
-            sorted({h for t in p["tasks"] for h in t["hosts"]}),
-            [r["msg"] for t in p["tasks"] for r in t["hosts"].values() if "msg" in r and not r.get("skipped")],
-        )
-        for p in report["plays"]
-    ]
-
-
-def failure(report):
-    """The message of the run's failure (one check, run once for the play)."""
-    (msg,) = [r["msg"] for p in report["plays"] for t in p["tasks"] for r in t["hosts"].values() if r.get("failed")]
-    return msg
+    return run_rolling(ansible_bin, tmp_path, inventory, playbook, "ngc_login,image_cache,triton_server", *args)
 
 
 def test_seed_play_comes_first_whatever_the_seed_hosts_place(ansible_bin, tmp_path):

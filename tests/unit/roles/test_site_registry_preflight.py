@@ -7,35 +7,25 @@ name only its variable, and the good cases must pass, so that a check that refus
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 from _role_play import run_cases
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/unit, for its shared helpers
+from _fakes import FAKE_FACTS_MODULE, write_pem
+from _fakes import key as _key
+from _fakes import x509_cert as _cert
 
 NAME = "registry.site.test"
 PULL_PASSWORD = "pull-secret-4b1f0c"  # noqa: S105 - a made-up secret the output must not show
 PUSH_PASSWORD = "push-secret-77d2a9"  # noqa: S105 - a made-up secret the output must not show
 DEBIAN = {"os_family": "Debian", "distribution": "Debian", "distribution_major_version": "12",
           "distribution_version": "12.8"}  # fmt: skip
-FAKE_FACTS_MODULE = """#!/usr/bin/python
-from ansible.module_utils.basic import AnsibleModule
-
-
-def main():
-    module = AnsibleModule(argument_spec={"facts": {"type": "dict", "required": True}}, supports_check_mode=True)
-    module.exit_json(changed=False, ansible_facts=module.params["facts"])
-
-
-if __name__ == "__main__":
-    main()
-"""
 PLAY = """- hosts: all
   gather_facts: false
   tasks:
@@ -49,40 +39,6 @@ PLAY = """- hosts: all
       ansible.builtin.debug:
         msg: preflight passed
 """
-
-
-def _key():
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _write(path, key=None, cert=None):
-    if key is not None:
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    if cert is not None:
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return str(path)
-
-
-def _cert(subject_key, cn, issuer_key=None, issuer_name=None, sans=(), ca=False, days=(-1, 365)):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer_name or name)
-        .public_key(subject_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now + datetime.timedelta(days=days[0]))
-        .not_valid_after(now + datetime.timedelta(days=days[1]))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
-    return builder.sign(issuer_key or subject_key, hashes.SHA256())
 
 
 @pytest.fixture(scope="module")
@@ -108,20 +64,20 @@ def tls(tmp_path_factory):
     files = {
         "chain": str(d / "chain.crt"),
         "leaf_only": str(d / "leaf-only.crt"),
-        "ca": _write(d / "ca.crt", cert=ca),
-        "ca_key": _write(d / "ca.key", key=ca_key),
-        "other_ca": _write(d / "other-ca.crt", cert=other_ca),
-        "key": _write(d / "server.key", key=server_key),
-        "other_key": _write(d / "other.key", key=_key()),
-        "cert": _write(d / "server.crt", cert=server()),
-        "cert_other_ca": _write(d / "server-other-ca.crt", cert=server(issuer_key=other_ca_key)),
-        "cert_no_name": _write(d / "server-no-name.crt", cert=server(sans=("other.site.test",))),
-        "cert_expired": _write(d / "server-expired.crt", cert=server(days=(-30, -1))),
+        "ca": write_pem(d / "ca.crt", cert=ca),
+        "ca_key": write_pem(d / "ca.key", key=ca_key),
+        "other_ca": write_pem(d / "other-ca.crt", cert=other_ca),
+        "key": write_pem(d / "server.key", key=server_key),
+        "other_key": write_pem(d / "other.key", key=_key()),
+        "cert": write_pem(d / "server.crt", cert=server()),
+        "cert_other_ca": write_pem(d / "server-other-ca.crt", cert=server(issuer_key=other_ca_key)),
+        "cert_no_name": write_pem(d / "server-no-name.crt", cert=server(sans=("other.site.test",))),
+        "cert_expired": write_pem(d / "server-expired.crt", cert=server(days=(-30, -1))),
         "lonely_ca_dir": str(d / "lonely"),
         "fresh_dir": str(d / "fresh"),
     }
     Path(files["lonely_ca_dir"]).mkdir()
-    _write(Path(files["lonely_ca_dir"]) / "ca.crt", cert=ca)
+    write_pem(Path(files["lonely_ca_dir"]) / "ca.crt", cert=ca)
     return files
 
 
