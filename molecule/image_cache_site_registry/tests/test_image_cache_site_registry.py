@@ -6,6 +6,7 @@ and changes nothing; a check-mode run of the converged fleet changes nothing."""
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,6 @@ LAB_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3-lab-cpu"
 UPGRADE_TAG = "24.10-py3-lab-cpu-upgrade"
 UPGRADE_TARBALL = LAB / "images" / f"tritonserver-{UPGRADE_TAG}.tar"
 # The scenario's test passwords (molecule.yml), which must show nowhere on the nodes.
-# The upgrade, as an operator gives it: extra variables.
-UPGRADE_SHA256 = (UPGRADE_TARBALL.parent / (UPGRADE_TARBALL.name + ".sha256")).read_text().split()[0]
-UPGRADE_VARS = [
-    "-e", f"image_cache_image={REGISTRY}/nvidia/tritonserver:{UPGRADE_TAG}",
-    "-e", f"image_cache_tarball={UPGRADE_TARBALL}",
-    "-e", f"image_cache_tarball_sha256={UPGRADE_SHA256}",
-]  # fmt: skip
 PULL_PASSWORD = "lab-pull-password-0f3a"  # noqa: S105
 PUSH_PASSWORD = "lab-push-password-9c1d"  # noqa: S105
 
@@ -94,22 +88,38 @@ def test_secrets_not_in_units_or_process_args(host):
         assert host.run(f"grep -rlF -- '{secret}' /etc/systemd /etc/docker").rc == 1
 
 
+def upgrade_vars():
+    """The upgrade, as an operator gives it: extra variables. The lab's upgrade image (the lab image plus one 8 MiB
+    layer) and its tarball are made once by benchmarks/_lab.py (`make lab` does not), and kept."""
+    sys.path.insert(0, str(SCENARIO.parents[1] / "benchmarks"))
+    from _lab import upgrade_image
+
+    upgrade_image({})
+    sha256 = (UPGRADE_TARBALL.parent / (UPGRADE_TARBALL.name + ".sha256")).read_text().split()[0]
+    return [
+        "-e", f"image_cache_image={REGISTRY}/nvidia/tritonserver:{UPGRADE_TAG}",
+        "-e", f"image_cache_tarball={UPGRADE_TARBALL}",
+        "-e", f"image_cache_tarball_sha256={sha256}",
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def upgrade():
     """upgrade_triton.yml to the lab's upgrade image (the lab image plus one small layer), from its tarball through the
     registry host: each node's received bytes during the run, and the run's output."""
+    extra = upgrade_vars()
     hosts = testinfra.get_hosts(["ansible://triton_nodes"], ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
     before = {name_of(h): rx_bytes(h) for h in hosts}
     rc, out = ansible_playbook(
-        *UPGRADE_VARS, "-e", '{"triton_rollout_serial": [1, "100%"]}',
+        *extra, "-e", '{"triton_rollout_serial": [1, "100%"]}',
         str(SCENARIO.parents[1] / "playbooks" / "upgrade_triton.yml"),
     )  # fmt: skip
     after = {name_of(h): rx_bytes(h) for h in hosts}
-    return rc, out, {name: after[name] - before[name] for name in before}, hosts
+    return rc, out, {name: after[name] - before[name] for name in before}, hosts, extra
 
 
 def test_upgrade_moves_only_the_new_layer(upgrade):
-    rc, out, received, hosts = upgrade
+    rc, out, received, hosts, _ = upgrade
     assert rc == 0, out[-4000:]
     base = LAB / "images" / "tritonserver-24.10-py3-lab-cpu.tar"
     new_bytes = UPGRADE_TARBALL.stat().st_size - base.stat().st_size
@@ -156,7 +166,7 @@ def test_check_mode_on_the_converged_fleet_changes_nothing(upgrade):
     check mode: nothing to change. (One node: the three are alike.)"""
     rc, out = ansible_playbook(
         "--check", "--diff", "--limit", "air-node-1,air-registry", "-e", "site_skip_converged=false",
-        *UPGRADE_VARS, str(SCENARIO / "converge.yml"),
+        *upgrade[4], str(SCENARIO / "converge.yml"),
     )  # fmt: skip
     assert rc == 0, out[-4000:]
     task, changed = [], []
