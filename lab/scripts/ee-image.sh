@@ -46,7 +46,11 @@ grep '^\[ee-check\] ok: \(ansible-builder introspect\|pip resolves\)' "$work/che
 
 # The merged bindep list (RPM names, [platform:rpm]/[platform:redhat]) under Debian's names; an entry without one
 # here stops the build, so the stand-in never silently lacks a package the EE has.
-declare -A deb_name=([openssh-clients]=openssh-client [findutils]=findutils [zstd]=zstd [rsync]=rsync)
+declare -A deb_name=([openssh-clients]=openssh-client [findutils]=findutils [zstd]=zstd [rsync]=rsync
+  [cryptsetup]=cryptsetup-bin [openssl]=openssl)
+# Python libraries that bindep names as system packages: the real EE's Ansible runs on the system Python, the
+# stand-in's on /opt/ee's venv, so there they must be importable from the venv (checked after pip, below).
+declare -A venv_module=([python3-cryptography]=cryptography)
 rpm_names=$("$BIN/python" - "$work/check/bindep.txt" <<'EOF'
 import sys
 from bindep.depends import Depends
@@ -56,7 +60,9 @@ for rule in Depends(open(sys.argv[1]).read()).active_rules(profiles):
 EOF
 ) || exit 1
 packages=python3,python3-venv,ca-certificates
+venv_imports=ansible_runner,google.protobuf,tritonclient,requests,docker
 for name in $rpm_names; do
+  if [ -n "${venv_module[$name]:-}" ]; then venv_imports+=,${venv_module[$name]}; continue; fi
   [ -n "${deb_name[$name]:-}" ] || { log "no Debian name for bindep package $name: add it to $0"; exit 1; }
   packages+=,${deb_name[$name]}
 done
@@ -91,7 +97,7 @@ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 PIP_DISABLE_PI
     python3 -m venv /opt/ee
     /opt/ee/bin/pip install --quiet --no-cache-dir -r /tmp/ee-requirements.txt '$ee_core' '$ee_runner'
     /opt/ee/bin/pip check
-    /opt/ee/bin/python -c 'import ansible_runner, google.protobuf, tritonclient, requests, docker'
+    /opt/ee/bin/python -c 'import $venv_imports'
     useradd --uid 1000 --gid 0 --home-dir /runner --no-create-home --shell /bin/bash runner
     install -d -m 0775 -o 1000 -g 0 /runner
     rm -f /tmp/ee-requirements.txt /tmp/host-ca.crt" >"$work/pip.log" 2>&1 || { tail -30 "$work/pip.log" >&2; exit 1; }
